@@ -1,0 +1,35 @@
+# One entry point for students, instructors and readers. `make` sets up and runs the main job;
+# `make test` runs the whole suite. Every generated file is rebuilt by a target here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.DEFAULT_GOAL := all
+.PHONY: all install test demo bench clean
+
+all: install demo
+
+# The stamp makes a second `make install` a no-op until the requirements change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -e '.[mlflow]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m tinytorch.demo
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf build _build .pytest_cache
