@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
 .DEFAULT_GOAL := all
-.PHONY: all install test demo bench clean
+.PHONY: all install test demo bench clean export
 
 all: install demo
 
@@ -21,6 +21,10 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# tinytorch/olympics.py is generated from the capstone source.
+export: install
+	$(PY) tools/export.py
 
 demo: install
 	$(PY) -m tinytorch.demo

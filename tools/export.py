@@ -1,0 +1,69 @@
+"""Export the `#| export` cells of the capstone source into the package.
+
+    python tools/export.py            # write tinytorch/olympics.py
+    python tools/export.py --check    # exit 1 when the committed file is stale
+
+The source is a jupytext percent file: cells start with a `# %%` line. A cell whose first line
+is `#| export` goes to the package, in order, with the solution markers removed (the package
+carries the reference solution; the student release carries stubs).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "src" / "20_capstone" / "20_capstone.py"
+TARGET = ROOT / "tinytorch" / "olympics.py"
+
+CELL_START = re.compile(r"^# %%")
+EXPORT_TAG = "#| export"
+MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def cells(text: str) -> list[list[str]]:
+    """The source split into cells, each a list of lines without its `# %%` header."""
+    found: list[list[str]] = []
+    for line in text.splitlines():
+        if CELL_START.match(line):
+            found.append([])
+        elif found:
+            found[-1].append(line)
+    return found
+
+
+def exported_code(text: str) -> str:
+    """The package module built from the exported cells of `text`."""
+    blocks = []
+    for cell in cells(text):
+        if not cell or cell[0].strip() != EXPORT_TAG:
+            continue
+        body = [line for line in cell[1:] if not MARKER.match(line)]
+        blocks.append("\n".join(body).strip("\n"))
+    if not blocks:
+        raise SystemExit(f"{SOURCE}: no cell starts with '{EXPORT_TAG}'")
+    header = (f"# Generated from {SOURCE.relative_to(ROOT)} by tools/export.py; do not edit.\n"
+              "# Change the source and run `make export`.\n")
+    return header + "\n\n\n".join(blocks) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the committed export is stale")
+    args = parser.parse_args(argv)
+    code = exported_code(SOURCE.read_text(encoding="utf-8"))
+    if args.check:
+        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+        if current != code:
+            print(f"{TARGET.relative_to(ROOT)} is stale: run `make export`", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(code, encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
