@@ -1,0 +1,132 @@
+"""generate_submission, save_submission and load_submission."""
+import json
+import os
+
+import pytest
+
+from tinytorch.olympics import (
+    MAX_SUBMISSION_BYTES, BenchmarkReport, SubmissionFileError, SubmissionValidationError,
+    generate_submission, load_submission, save_submission, submission_errors,
+    validate_submission_schema,
+)
+
+from known_cost import measured_report
+
+
+def test_submission_from_measured_reports_is_valid(valid_submission_factory):
+    sub = valid_submission_factory()
+    assert validate_submission_schema(sub) is True
+    imp = sub["improvements"]
+    assert imp["speedup"] == pytest.approx(2.0, rel=0.15)
+    assert imp["speedup_significant"] is True and imp["significance_test"] == "mann-whitney-u"
+    assert sub["timestamp"].endswith("+00:00")
+    json.dumps(sub, allow_nan=False)
+
+
+def test_no_optimized_means_no_improvements():
+    sub = generate_submission(measured_report("only", 0.1, runs=5))
+    assert "optimized" not in sub and "improvements" not in sub
+    assert submission_errors(sub) == []
+
+
+def test_reports_and_submission_share_nothing():
+    base, fast = measured_report("b", 0.2, runs=5), measured_report("f", 0.1, runs=5)
+    techniques = ["int8_quantization"]
+    sub = generate_submission(base, fast, techniques_applied=techniques)
+    base.metrics["accuracy"] = 0.123
+    base.latency_samples_ms.append(99.0)
+    techniques.append("later")
+    sub["optimized"]["metrics"]["accuracy"] = 0.5
+    assert sub["baseline"]["metrics"]["accuracy"] != 0.123
+    assert 99.0 not in sub["baseline"]["latency_samples_ms"]
+    assert sub["optimized"]["techniques_applied"] == ["int8_quantization"]
+    assert fast.metrics["accuracy"] != 0.5
+
+
+def test_refuses_a_report_never_benchmarked():
+    with pytest.raises(ValueError, match="never benchmarked"):
+        generate_submission(BenchmarkReport("fresh"))
+    with pytest.raises(ValueError, match="optimized_report"):
+        generate_submission(measured_report("b", 0.1, runs=3), BenchmarkReport("fresh"))
+
+
+def test_zero_latency_is_refused_not_divided():
+    base, fast = measured_report("b", 0.1, runs=3), measured_report("f", 0.1, runs=3)
+    fast.metrics["latency_ms_mean"] = 0.0
+    with pytest.raises(ValueError, match="latency_ms_mean"):
+        generate_submission(base, fast)
+
+
+def test_save_is_atomic_and_validates_first(tmp_path, valid_submission_factory, monkeypatch):
+    path = tmp_path / "out" / "submission.json"
+    assert save_submission(valid_submission_factory(), path) == str(path)
+    before = path.read_bytes()
+    broken = valid_submission_factory()
+    broken["baseline"]["metrics"]["accuracy"] = 1.5
+    with pytest.raises(SubmissionValidationError, match="baseline.metrics.accuracy"):
+        save_submission(broken, path)
+    assert path.read_bytes() == before
+
+    def crash(*args):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "replace", crash)
+    changed = valid_submission_factory()
+    changed["student_name"] = "someone else"
+    with pytest.raises(OSError):
+        save_submission(changed, path)
+    assert path.read_bytes() == before, "a failed write must leave the old file whole"
+    assert [p.name for p in path.parent.iterdir()] == ["submission.json"], "temporary file left behind"
+
+
+def test_load_round_trip(tmp_path, valid_submission_factory):
+    sub = valid_submission_factory()
+    path = save_submission(sub, tmp_path / "s.json")
+    assert load_submission(path) == sub
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"schema_version": 2, "baseline": ', "not valid JSON"),
+    ('{"x": NaN}', "NaN"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+])
+def test_unreadable_files(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(SubmissionFileError, match=message) as info:
+        load_submission(path)
+    assert "bad.json" in str(info.value)
+
+
+def test_missing_and_oversized_files(tmp_path):
+    with pytest.raises(SubmissionFileError, match="no such file"):
+        load_submission(tmp_path / "absent.json")
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(MAX_SUBMISSION_BYTES + 1)  # sparse: costs no disk
+    with pytest.raises(SubmissionFileError, match="over the"):
+        load_submission(big)
+
+
+def test_wrong_schema_version_is_named(tmp_path, valid_submission_factory):
+    sub = valid_submission_factory()
+    sub["schema_version"] = 3
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(sub))
+    with pytest.raises(SubmissionValidationError, match="schema_version"):
+        load_submission(path)
+
+
+def test_version_1_files_are_upgraded(tmp_path, valid_submission_factory):
+    sub = valid_submission_factory()
+    sub["schema_version"] = 1
+    for model in ("baseline", "optimized"):
+        del sub[model]["latency_samples_ms"]
+    for key in ("speedup_significant", "significance_test", "p_value"):
+        del sub["improvements"][key]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(sub))
+    loaded = load_submission(path)
+    assert loaded["schema_version"] == 2
+    assert loaded["baseline"]["latency_samples_ms"] == []
+    assert loaded["improvements"]["significance_test"] == "range-overlap"
+    assert isinstance(loaded["improvements"]["speedup_significant"], bool)

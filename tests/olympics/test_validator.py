@@ -1,0 +1,121 @@
+"""The validator: every violation named by its path, nothing but SubmissionValidationError."""
+import copy
+import math
+import subprocess
+import sys
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tinytorch.olympics import SubmissionValidationError, submission_errors, validate_submission_schema
+
+
+def paths(node, prefix=()):
+    """Every path into a nested JSON value."""
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node[:3]):
+            yield from paths(value, prefix + (i,))
+
+
+def dotted(path):
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "submission"
+
+
+REPLACEMENTS = st.sampled_from([
+    None, True, False, "fast", "", float("nan"), float("inf"), -float("inf"), -1, -1.5, 0, 10 ** 12,
+    [], {}, [1, 2], {"nested": {"deeper": 1}}, 96.0, 1.5,
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), replacement=REPLACEMENTS)
+def test_mutations_raise_only_validation_errors_naming_the_field(valid_submission_factory, data, replacement):
+    sub = valid_submission_factory()
+    all_paths = [p for p in paths(sub) if p]
+    path = data.draw(st.sampled_from(all_paths))
+    action = data.draw(st.sampled_from(["replace", "delete", "wrap"]))
+    parent = sub
+    for part in path[:-1]:
+        parent = parent[part]
+    key = path[-1]
+    if action == "delete" and isinstance(parent, dict):
+        del parent[key]
+    elif action == "wrap":
+        parent[key] = [parent[key]]
+    else:
+        parent[key] = copy.deepcopy(replacement)
+    try:
+        validate_submission_schema(sub)
+    except SubmissionValidationError as error:
+        assert error.errors, "an error must list its violations"
+        named = dotted(path[:-1]) if action == "delete" and isinstance(parent, dict) else dotted(path)
+        top = dotted(path[:1])
+        assert any(named in m or top in m for m in error.errors), (named, error.errors)
+    else:
+        # Only a few mutations keep a submission valid: optional or free-form fields.
+        assert path[0] in ("student_name", "system_info", "timestamp", "tinytorch_version") \
+            or path[-1] in ("measurement", "p_value", "latency_samples_ms", "techniques_applied") \
+            or (len(path) > 1 and path[-2] in ("latency_samples_ms", "techniques_applied", "system_info")), path
+
+
+@pytest.mark.parametrize("value", [None, [], "submission", 3, [{}], True])
+def test_non_objects(value):
+    errors = submission_errors(value)
+    assert errors and errors[0].startswith("submission:")
+    with pytest.raises(SubmissionValidationError):
+        validate_submission_schema(value)
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda s: s["baseline"]["metrics"].__setitem__("accuracy", 96.0), "baseline.metrics.accuracy"),
+    (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", "fast"), "baseline.metrics.latency_ms_p50"),
+    (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", True), "baseline.metrics.parameter_count"),
+    (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", -3), "baseline.metrics.parameter_count"),
+    (lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_mean", math.inf), "optimized.metrics.latency_ms_mean"),
+    (lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_p99", 1e-9), "optimized.metrics"),
+    (lambda s: s["optimized"].__setitem__("techniques_applied", "int8"), "optimized.techniques_applied"),
+    (lambda s: s["optimized"]["techniques_applied"].append(3), "optimized.techniques_applied[1]"),
+    (lambda s: s.pop("optimized"), "improvements"),
+    (lambda s: s.pop("improvements"), "improvements"),
+    (lambda s: s["improvements"].__setitem__("speedup", 1 / s["improvements"]["speedup"]), "improvements.speedup"),
+    (lambda s: s["improvements"].__setitem__("compression_ratio", 9.0), "improvements.compression_ratio"),
+    (lambda s: s["improvements"].__setitem__("accuracy_delta", 0.5), "improvements.accuracy_delta"),
+    (lambda s: s.__setitem__("timestamp", "2026-11-28T20:00:00Z"), "timestamp"),
+    (lambda s: s.__setitem__("extra", 1), "extra"),
+])
+def test_each_rule_names_its_field(valid_submission_factory, mutate, field):
+    sub = valid_submission_factory()
+    mutate(sub)
+    with pytest.raises(SubmissionValidationError) as info:
+        validate_submission_schema(sub)
+    assert field in str(info.value)
+
+
+def test_every_violation_is_listed(valid_submission_factory):
+    sub = valid_submission_factory()
+    sub["baseline"]["metrics"]["accuracy"] = 2.0
+    sub["optimized"]["metrics"]["latency_ms_std"] = -1.0
+    sub["student_name"] = 7
+    errors = submission_errors(sub)
+    for field in ("baseline.metrics.accuracy", "optimized.metrics.latency_ms_std", "student_name"):
+        assert any(e.startswith(field) for e in errors), (field, errors)
+
+
+def test_validator_works_under_python_O(tmp_path, valid_submission_factory):
+    sub = valid_submission_factory()
+    sub["baseline"]["metrics"]["accuracy"] = 2.0
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(sub))
+    code = ("import json, sys\nfrom tinytorch.olympics import validate_submission_schema, SubmissionValidationError\n"
+            f"s = json.load(open({str(path)!r}))\n"
+            "try:\n    validate_submission_schema(s)\nexcept SubmissionValidationError:\n    sys.exit(3)\n")
+    result = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
