@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
 .DEFAULT_GOAL := all
-.PHONY: all install test demo bench clean export
+.PHONY: all install test demo bench clean export book results install-chromium
 
-all: install demo
+all: install demo book
 
 # The stamp makes a second `make install` a no-op until the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -29,8 +29,23 @@ export: install
 demo: install
 	$(PY) -m tinytorch.demo
 
-test: install
+test: install install-chromium book
 	$(PY) -m pytest
+
+# The capstone workflow on the embedded digits data: the submission and plots the book shows.
+results: install
+	$(BIN)/tinytorch olympics run --out build/results/submission.json --no-progress
+
+# The book, always a clean strict build (an incremental rebuild after a failure can pass
+# wrongly): every page executed, warnings are errors. Mermaid is served from book/_static.
+book: install results
+	tools/fetch_mermaid.sh
+	rm -rf _build
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# Debian's chromium for the book's browser test (apt-get, root only; says how otherwise).
+install-chromium:
+	tools/install_chromium.sh
 
 bench: install
 	$(PY) benchmarks/run_all.py
