@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
 .DEFAULT_GOAL := all
+.PHONY: release autograde feedback grades
 .PHONY: all install test demo bench clean export book results install-chromium
 
 all: install demo book
@@ -46,6 +47,28 @@ book: install results
 # Debian's chromium for the book's browser test (apt-get, root only; says how otherwise).
 install-chromium:
 	tools/install_chromium.sh
+
+# The student release: jupytext source -> nbgrader source notebook (build/nbgrader/source) ->
+# stock `nbgrader generate_assignment` -> modules/20_capstone/capstone.ipynb (committed).
+release: install
+	$(PY) tools/release.py
+
+# nbgrader needs the assignment in its gradebook before it can grade.
+gradebook.db:
+	$(MAKE) release
+
+# Grade submitted/<student>/20_capstone/capstone.ipynb in $(JOBS) processes, with the scores stock
+# `nbgrader autograde 20_capstone` gives. FORCE=1 regrades students already graded.
+autograde: install gradebook.db
+	$(PY) tools/autograde_parallel.py --jobs $(JOBS) $(if $(FORCE),--force)
+
+# Feedback HTML for students (hidden tests stripped, also from tracebacks): feedback/<student>/.
+feedback: install
+	PATH=$(BIN):$$PATH $(BIN)/nbgrader generate_feedback 20_capstone
+
+# Totals and per-test scores of every student: build/grades.csv.
+grades: install
+	PATH=$(BIN):$$PATH $(BIN)/nbgrader export --exporter=tools.grades.CellScoresExportPlugin --to=build/grades.csv
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -1,0 +1,57 @@
+"""nbgrader configuration of the course: run nbgrader's own commands from the repo root.
+
+    nbgrader generate_assignment 20_capstone --force    (what `make release` runs)
+    nbgrader autograde 20_capstone                      submitted/<student>/20_capstone/capstone.ipynb
+    nbgrader generate_feedback 20_capstone              feedback/<student>/20_capstone/capstone.html
+    nbgrader export                                     grades.csv
+
+The course root is the directory nbgrader runs in (the repo root); the gradebook is
+<root>/gradebook.db. The source and release steps live in the ignored build tree (see
+tools/course.py), so the jupytext .py source is never seen or copied by nbgrader.
+"""
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+_REPO = str(Path(__file__).resolve().parent)
+if _REPO not in sys.path:  # the course's own preprocessors live in tools/
+    sys.path.insert(0, _REPO)
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from tools.course import RELEASE_DIRECTORY, SOURCE_DIRECTORY  # noqa: E402
+from tools.feedback import SanitizeHiddenTests  # noqa: E402
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+c.CourseDirectory.source_directory = SOURCE_DIRECTORY
+c.CourseDirectory.release_directory = RELEASE_DIRECTORY
+
+# Students are whoever appears in submitted/; no roster to maintain.
+c.Autograde.create_student = True
+
+# Per-cell timeout: an infinite loop is interrupted and costs only the cell it is in; the kernel
+# stays alive and the rest of the notebook runs. The slowest honest cell (training) takes a few
+# seconds, so 60 s leaves a wide margin on a loaded machine.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Kernels talk over Unix sockets in a folder private to this nbgrader process. With TCP, a port
+# picked as free can be taken by another process before the kernel binds it ("Address already in
+# use"), which fails a submission at random when several graders run at once.
+_KERNEL_DIR = tempfile.mkdtemp(prefix="nbg-")
+atexit.register(shutil.rmtree, _KERNEL_DIR, True)
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
+
+# A deleted test cell is put back (and graded); an edited locked cell is restored from the
+# gradebook by OverwriteCells whatever this flag says.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback is what students receive: strip hidden tests from sources and from tracebacks.
+c.GenerateFeedback.preprocessors = [GetGrades, SanitizeHiddenTests, CSSHTMLHeaderPreprocessor]
+c.SanitizeHiddenTests.enforce_metadata = False
