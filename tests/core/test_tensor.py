@@ -1,0 +1,115 @@
+"""Tensor: dtype rules, autograd of every op against finite differences, no_grad, errors."""
+import numpy as np
+import pytest
+
+from gradcheck import numeric_grad
+from tinytorch.core.tensor import Tensor, no_grad
+
+
+def check_grads(fn, *shapes, seed=0, positive=False):
+    """Compare autograd gradients of sum(fn(*tensors) * weights) with finite differences."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    if positive:
+        arrays = [np.abs(a) + 0.5 for a in arrays]
+    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    weights = rng.standard_normal(out.shape)  # a random projection catches transposed gradients
+    (out * Tensor(weights)).sum().backward()
+    for a, t in zip(arrays, tensors):
+        expected = numeric_grad(lambda: float(np.sum(fn(*[Tensor(b) for b in arrays]).data * weights)), a)
+        assert t.grad.shape == a.shape
+        np.testing.assert_allclose(t.grad, expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda a, b: a + b, [(3, 4), (3, 4)]),
+    (lambda a, b: a + b, [(3, 4), (4,)]),        # broadcast over rows
+    (lambda a, b: a - b, [(3, 1), (1, 4)]),      # both sides broadcast
+    (lambda a, b: a * b, [(3, 4), (3, 4)]),
+    (lambda a, b: a * b, [(2, 3, 4), (3, 1)]),
+    (lambda a, b: a @ b, [(3, 5), (5, 2)]),
+    (lambda a: -a, [(3, 4)]),
+    (lambda a: a.relu(), [(4, 5)]),
+    (lambda a: a.exp(), [(3, 4)]),
+    (lambda a: a.sum(), [(3, 4)]),
+    (lambda a: a.sum(axis=0), [(3, 4)]),
+    (lambda a: a.sum(axis=1, keepdims=True), [(3, 4)]),
+    (lambda a: a.mean(), [(3, 4)]),
+    (lambda a: a.mean(axis=-1), [(3, 4)]),
+    (lambda a: a.reshape(4, 3), [(3, 4)]),
+    (lambda a: a.log_softmax(axis=-1), [(3, 5)]),
+    (lambda a: a.log_softmax(axis=0), [(3, 5)]),
+    (lambda a, b: (a @ b).relu().sum(axis=1) * 2.0 - 1.0, [(4, 3), (3, 2)]),  # a chain, scalars
+    (lambda a: a * a + a, [(3, 3)]),             # one tensor used twice
+])
+def test_gradients_match_finite_differences(fn, shapes):
+    check_grads(fn, *shapes)
+
+
+def test_division_and_log_gradients():
+    check_grads(lambda a, b: a / b, (3, 4), (4,), positive=True)
+    check_grads(lambda a: a.log(), (3, 4), positive=True)
+
+
+def test_numpy_arrays_keep_dtype_and_are_not_copied():
+    for dtype in (np.int8, np.float64, np.float32):
+        a = np.ones((2, 3), dtype=dtype)
+        t = Tensor(a)
+        assert t.dtype == dtype and t.data is a
+
+
+def test_python_values_become_float32_unless_told():
+    assert Tensor([1, 2, 3]).dtype == np.float32
+    assert Tensor(2.5).dtype == np.float32
+    assert Tensor([1, 2], dtype=np.int64).dtype == np.int64
+
+
+def test_properties():
+    t = Tensor(np.arange(6.0).reshape(2, 3))
+    assert (t.shape, t.size, t.ndim) == ((2, 3), 6, 2)
+    assert t.numpy() is t.data
+    assert Tensor([[4.0]]).item() == 4.0
+
+
+def test_scalar_keeps_tensor_dtype():
+    assert (Tensor(np.ones(3)) * 2).dtype == np.float64
+    assert (Tensor([1.0, 2.0]) + 1).dtype == np.float32
+
+
+def test_graph_only_when_something_requires_grad():
+    a, b = Tensor(np.ones((2, 2))), Tensor(np.ones((2, 2)), requires_grad=True)
+    assert (a + a)._backward is None and not (a + a).requires_grad
+    assert (a + b).requires_grad and (a + b)._parents
+    with no_grad():
+        c = a @ b
+    assert not c.requires_grad and c._backward is None and c._parents == ()
+
+
+def test_gradients_accumulate_until_zero_grad():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad, [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_backward_needs_gradient_for_non_scalar():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="one-element"):
+        (x * 2.0).backward()
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b, lambda a, b: a @ b])
+def test_shape_mismatch_names_both_shapes(op):
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))
+    with pytest.raises(ValueError) as info:
+        op(a, b)
+    assert "(2, 3)" in str(info.value) and "(4, 5)" in str(info.value)
+
+
+def test_log_softmax_is_stable_for_huge_logits():
+    out = Tensor(np.array([[1000.0, 0.0], [-1000.0, 1000.0]])).log_softmax()
+    assert np.all(np.isfinite(out.data))
+    np.testing.assert_allclose(np.exp(out.data).sum(axis=1), 1.0)

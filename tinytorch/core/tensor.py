@@ -1,0 +1,291 @@
+"""Tensor: a numpy array with reverse-mode automatic differentiation.
+
+Each operation returns a new Tensor. When autograd is on and some input requires grad, the
+result also remembers its inputs (`_parents`) and a function (`_backward`) that maps the
+gradient of the result to the gradients of those inputs. `backward()` walks that graph in
+reverse topological order. When nothing requires grad, no graph is recorded at all, so
+inference costs little more than the numpy call itself.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator, Optional, Sequence
+
+import numpy as np
+
+_grad_enabled = True  # flipped by no_grad(); read on every op, so kept a plain module global
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block no graph is recorded, even for inputs that require grad."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record a graph (False inside `no_grad()`)."""
+    return _grad_enabled
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed.
+
+    Args:
+        data: a numpy array (kept as is: same dtype, not copied), a Tensor (its array is
+            shared), or a Python number / nested list (becomes float32).
+        requires_grad: whether `backward()` should compute a gradient for this tensor.
+        dtype: convert to this dtype instead.
+
+    `.grad` is a numpy array of the same shape (or None before any backward pass).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, (np.ndarray, np.generic)):
+            data = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+        else:
+            data = np.asarray(data, dtype=np.float32 if dtype is None else dtype)
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._parents = ()
+        self._backward = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> "Tensor":
+        """Cheap internal constructor: no conversion, no checks (the hot path of every op)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = backward is not None
+        t._parents = parents
+        t._backward = backward
+        return t
+
+    @classmethod
+    def _result(cls, data: np.ndarray, parents: tuple, backward: Callable) -> "Tensor":
+        """The output of an op: a graph node only if some parent needs a gradient."""
+        if _grad_enabled:
+            for p in parents:
+                if p.requires_grad:
+                    return cls._make(data, parents, backward)
+        return cls._make(data)
+
+    # ---- array-like properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({self.data!r}{grad})"
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        # A copy is a fresh leaf: same values and flag, no gradient, no graph.
+        t = Tensor._make(self.data.copy())
+        t.requires_grad = self.requires_grad
+        memo[id(self)] = t
+        return t
+
+    # ---- autograd ----------------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        Args:
+            grad: gradient of the final objective with respect to this tensor; may be omitted
+                for a one-element tensor (it is then 1).
+        """
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
+            grad = np.ones_like(self.data)
+        grads = {id(self): np.asarray(grad, dtype=self.data.dtype)}
+        for node in reversed(_topological_order(self)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf: gradients add up across backward() calls
+                node.grad = g.copy() if node.grad is None else node.grad + g
+                continue
+            for parent, pg in zip(node._parents, node._backward(g)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+
+    # ---- arithmetic --------------------------------------------------------------------------
+    def __add__(self, other) -> "Tensor":
+        other = _lift(other, self)
+        a, b = self.data, other.data
+        data = _broadcasting(np.add, a, b, "add")
+        return Tensor._result(data, (self, other),
+                              lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
+
+    __radd__ = __add__
+
+    def __sub__(self, other) -> "Tensor":
+        other = _lift(other, self)
+        a, b = self.data, other.data
+        data = _broadcasting(np.subtract, a, b, "subtract")
+        return Tensor._result(data, (self, other),
+                              lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
+
+    def __rsub__(self, other) -> "Tensor":
+        return _lift(other, self) - self
+
+    def __mul__(self, other) -> "Tensor":
+        other = _lift(other, self)
+        a, b = self.data, other.data
+        data = _broadcasting(np.multiply, a, b, "multiply")
+        return Tensor._result(data, (self, other),
+                              lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other) -> "Tensor":
+        other = _lift(other, self)
+        a, b = self.data, other.data
+        data = _broadcasting(np.divide, a, b, "divide")
+        return Tensor._result(data, (self, other),
+                              lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape)))
+
+    def __neg__(self) -> "Tensor":
+        return Tensor._result(-self.data, (self,), lambda g: (-g,))
+
+    def __matmul__(self, other) -> "Tensor":
+        other = _lift(other, self)
+        a, b = self.data, other.data
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                             "(expected (n, k) @ (k, m))")
+        return Tensor._result(a @ b, (self, other), lambda g: (g @ b.T, a.T @ g))
+
+    # ---- elementwise functions ----------------------------------------------------------------
+    def relu(self) -> "Tensor":
+        out = np.maximum(self.data, 0)
+        return Tensor._result(out, (self,), lambda g: (g * (out > 0),))
+
+    def exp(self) -> "Tensor":
+        out = np.exp(self.data)
+        return Tensor._result(out, (self,), lambda g: (g * out,))
+
+    def log(self) -> "Tensor":
+        a = self.data
+        return Tensor._result(np.log(a), (self,), lambda g: (g / a,))
+
+    # ---- reductions and shape ----------------------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+        shape = self.data.shape
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            return (np.broadcast_to(g, shape).copy(),)
+
+        return Tensor._result(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward)
+
+    def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        total = self.sum(axis=axis, keepdims=keepdims)
+        count = self.data.size // max(total.data.size, 1)
+        return total * (1.0 / count)
+
+    def reshape(self, *shape) -> "Tensor":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        original = self.data.shape
+        try:
+            data = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
+        return Tensor._result(data, (self,), lambda g: (g.reshape(original),))
+
+    def log_softmax(self, axis: int = -1) -> "Tensor":
+        """log(softmax(x)) computed stably: x - max - log(sum(exp(x - max)))."""
+        shifted = self.data - np.max(self.data, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+        def backward(g):
+            return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+        return Tensor._result(out, (self,), backward)
+
+
+def _lift(value, like: Tensor) -> Tensor:
+    """Wrap an operand; Python numbers take the dtype of the tensor they meet."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor._make(value)
+    dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float32
+    return Tensor._make(np.asarray(value, dtype=dtype))
+
+
+def _broadcasting(op, a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
+    """Apply a binary numpy op; a shape mismatch names both shapes."""
+    try:
+        return op(a, b)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _unbroadcast(grad: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Sum a gradient back down to the shape of an input that numpy broadcast."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+def _topological_order(root: Tensor) -> list:
+    """Nodes reachable from `root`, each after all of its parents (iterative: deep graphs are fine)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if id(parent) not in seen:
+                stack.append((parent, False))
+    return order
