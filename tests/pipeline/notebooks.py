@@ -1,0 +1,105 @@
+"""Helpers of the pipeline tests: reading regions out of notebooks, building student submissions
+from the release, and turning feedback HTML back into text."""
+from __future__ import annotations
+
+import copy
+import html
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def nbgrader_meta(cell) -> dict:
+    """The cell's nbgrader metadata ({} for plain cells)."""
+    return cell.metadata.get("nbgrader", {})
+
+
+def regions(source: str, begin: str, end: str) -> list[list[str]]:
+    """The lines strictly between each ``begin``/``end`` marker pair of ``source``."""
+    found, current = [], None
+    for line in source.split("\n"):
+        if begin in line:
+            current = []
+        elif end in line:
+            found.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+    return found
+
+
+def region_lines(nb, begin: str, end: str) -> set[str]:
+    """Stripped lines with some letter or digit, from every region of every cell of ``nb``."""
+    return {line.strip() for cell in nb.cells for region in regions(cell.source, begin, end)
+            for line in region if any(ch.isalnum() for ch in line)}
+
+
+def notebook_text(nb) -> str:
+    """All cell sources of ``nb``, joined."""
+    return "\n".join(cell.source for cell in nb.cells)
+
+
+def distinctive(lines: set[str], *texts: str) -> set[str]:
+    """The lines that occur in none of ``texts``: finding one elsewhere is a real leak."""
+    return {line for line in lines if not any(line in text for text in texts)}
+
+
+def without_solution_markers(source: str) -> str:
+    """``source`` with the solution marker lines removed (what a perfect student writes)."""
+    return "\n".join(line for line in source.split("\n")
+                     if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
+
+
+def reference_submission(release, source_nb):
+    """The release with every solution cell filled in from the instructor's source."""
+    solutions = {nbgrader_meta(c).get("grade_id"): without_solution_markers(c.source)
+                 for c in source_nb.cells if nbgrader_meta(c).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = solutions[grade_id]
+    return nb
+
+
+def cell_by_id(nb, grade_id: str):
+    """The cell with nbgrader ``grade_id``; KeyError naming it when absent."""
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def mutate(nb, grade_id: str, replacements: list[tuple[str, str]], regex: bool = False):
+    """A copy of ``nb`` with text replacements applied to one cell; each must match, so a change
+    of the source that breaks a mutation fails loudly instead of grading the wrong thing."""
+    nb = copy.deepcopy(nb)
+    cell = cell_by_id(nb, grade_id)
+    for old, new in replacements:
+        if regex:
+            updated, count = re.subn(old, new, cell.source)
+        else:
+            count = cell.source.count(old)
+            updated = cell.source.replace(old, new)
+        if count == 0:
+            raise AssertionError(f"mutation {old!r} matches nothing in cell {grade_id!r}: "
+                                 "update the archetype table to the current source")
+        cell.source = updated
+    return nb
+
+
+def write_submission(nb, path: Path) -> Path:
+    """Write a submission notebook, creating its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def html_text(path: Path) -> str:
+    """The text of an HTML file with its tags removed and entities decoded (code rendered with
+    syntax highlighting becomes contiguous again; script and style text is kept, to be strict)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8")))

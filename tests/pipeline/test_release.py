@@ -1,0 +1,96 @@
+"""The student release: rebuilt from the source, it matches the committed file, and it holds
+stubs where the solutions were and nothing of the solutions or hidden tests."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+from nbgrader.utils import compute_checksum
+from nbgrader.validator import Validator
+
+from tools.course import RELEASE_NOTEBOOK
+from notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, distinctive,
+                       nbgrader_meta, notebook_text, region_lines, regions)
+
+STUB = "raise NotImplementedError()"
+
+
+def _essence(nb) -> dict:
+    """What a student sees and nbgrader checks: cell types, ids, sources, metadata."""
+    return {"metadata": dict(nb.metadata),
+            "cells": [{"cell_type": c.cell_type, "id": c.get("id"), "source": c.source,
+                       "metadata": dict(c.metadata)} for c in nb.cells]}
+
+
+def test_committed_release_is_not_stale(built_course):
+    committed = nbformat.read(str(RELEASE_NOTEBOOK), as_version=4)
+    rebuilt = built_course.release
+    assert _essence(committed) == _essence(rebuilt), (
+        f"{RELEASE_NOTEBOOK} is stale: run `make release` and commit it")
+    assert RELEASE_NOTEBOOK.read_text() == built_course.release_path.read_text(), (
+        "the release differs from a rebuild in layout only: run `make release`")
+
+
+def test_stubs_exactly_where_the_solutions_were(built_course):
+    source, release = built_course.source, built_course.release
+    assert [nbgrader_meta(c).get("grade_id") for c in source.cells] == \
+        [nbgrader_meta(c).get("grade_id") for c in release.cells], "release cells differ from the source's"
+    total = 0
+    for src, rel in zip(source.cells, release.cells):
+        expected = len(regions(src.source, BEGIN_SOLUTION, END_SOLUTION))
+        raised = len(re.findall(r"^\s*raise NotImplementedError\(\)\s*$", rel.source, flags=re.M))
+        where = nbgrader_meta(rel).get("grade_id") or rel.source[:40]
+        assert raised == expected, f"cell {where!r}: {raised} stub(s), {expected} solution region(s)"
+        if expected:
+            assert nbgrader_meta(rel).get("solution") and not nbgrader_meta(rel).get("locked"), (
+                f"stub cell {where!r} must be an editable solution cell")
+        total += expected
+    assert total >= 3, "the module should ask the student for at least three implementations"
+
+
+def test_no_solution_or_hidden_test_line_in_release(built_course):
+    source, release = built_course.source, built_course.release
+    text = notebook_text(release)
+    for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
+        assert marker not in text, f"marker {marker!r} left in the release"
+    visible = notebook_text(release)
+    hidden = region_lines(source, BEGIN_HIDDEN, END_HIDDEN)
+    solutions = region_lines(source, BEGIN_SOLUTION, END_SOLUTION)
+    assert hidden and solutions, "the source should have hidden tests and solutions"
+    raw = built_course.release_path.read_text()
+    for line in distinctive(hidden | solutions, visible):
+        assert line not in raw, f"release leaks: {line!r}"
+    # a line the student also sees (e.g. a shared assert) is fine; everything else must be gone
+    leaked = [line for line in solutions | hidden if line in visible]
+    assert len(leaked) < len(solutions | hidden) / 4, f"too many region lines in the release: {leaked}"
+
+
+def test_release_is_clean_and_test_cells_are_locked(built_course):
+    release = built_course.release
+    assert set(release.metadata) <= {"kernelspec", "language_info"}, (
+        f"unexpected notebook metadata (jupytext?): {sorted(release.metadata)}")
+    assert "#| export" not in notebook_text(release), "export tags are build details, not for students"
+    points = 0.0
+    for cell in release.cells:
+        meta = nbgrader_meta(cell)
+        assert set(cell.metadata) <= {"nbgrader", "deletable", "editable", "tags"}, cell.metadata
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "the release must have no outputs"
+        if meta.get("grade"):
+            points += float(meta["points"])
+            assert meta.get("locked") and cell.metadata.get("editable") is False \
+                and cell.metadata.get("deletable") is False, f"test cell {meta['grade_id']} is not locked"
+        if meta:
+            assert meta.get("checksum") == compute_checksum(cell), f"bad checksum on {meta['grade_id']}"
+    assert points == 100.0, f"graded cells should total 100 points, got {points}"
+
+
+def test_source_notebook_passes_all_its_tests(built_course, tmp_path):
+    """nbgrader's Validator executes the instructor notebook (solutions and hidden tests); every
+    graded cell passes and no cell raises."""
+    path = tmp_path / "capstone.ipynb"
+    nbformat.write(built_course.source, str(path))
+    results = Validator(validate_all=True, ignore_checksums=True).validate(str(path))
+    failed = [r.get("raw_error", "")[-600:] for r in results.get("failed", [])]
+    assert not results.get("type_changed"), results
+    assert not failed, "the source notebook fails:\n" + "\n---\n".join(failed)
