@@ -10,30 +10,6 @@ from tinytorch.core.module import Module
 from tinytorch.core.tensor import Tensor
 
 
-def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """x @ weight + bias as ONE graph node (one Tensor, one backward function).
-
-    Fusing matters on the inference path: an op-by-op version builds two Tensors per layer.
-    """
-    xd, wd = x.data, weight.data
-    try:
-        out = xd @ wd
-    except ValueError:
-        raise ValueError(f"linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
-                         f"(expected input (batch, {wd.shape[0]}))") from None
-    if bias is None:
-        parents = (x, weight)
-    else:
-        out += bias.data  # in place: the matmul result is ours, so skip a second allocation
-        parents = (x, weight, bias)
-    if _tensor._grad_enabled and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)):
-        def backward(g):
-            grads = (g @ wd.T, xd.T @ g)
-            return grads if bias is None else grads + (g.sum(axis=0),)
-        return Tensor._make(out, parents, backward)
-    return Tensor._make(out)
-
-
 class Linear(Module):
     """A fully connected layer: y = x @ weight + bias.
 
@@ -69,10 +45,28 @@ class Linear(Module):
         return layer
 
     def forward(self, x) -> Tensor:
-        """Outputs of shape (batch, out_features) for inputs of shape (batch, in_features)."""
+        """Outputs of shape (batch, out_features) for inputs of shape (batch, in_features).
+
+        x @ weight + bias is ONE graph node with its own backward: an op-by-op version would
+        build two Tensors per layer, which is most of the cost of a small layer's inference.
+        """
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        return linear(x, self.weight, self.bias)
+        xd, wd, bias = x.data, self.weight.data, self.bias
+        try:
+            out = xd @ wd
+        except ValueError:
+            raise ValueError(f"Linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
+                             f"(expected input (batch, {wd.shape[0]}))") from None
+        if bias is not None:
+            out += bias.data  # in place: the matmul result is ours, so skip a second allocation
+        if _tensor._grad_enabled and (x.requires_grad or self.weight.requires_grad
+                                      or (bias is not None and bias.requires_grad)):
+            def backward(g):
+                grads = (g @ wd.T, xd.T @ g)
+                return grads if bias is None else grads + (g.sum(axis=0),)
+            return Tensor._make(out, (x, self.weight) if bias is None else (x, self.weight, bias), backward)
+        return Tensor._make(out)
 
     __call__ = forward  # skip Module.__call__'s extra Python call on the hot path
 

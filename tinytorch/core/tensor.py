@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
+_new = object.__new__
 _grad_enabled = True  # flipped by no_grad(); read on every op, so kept a plain module global
 
 
@@ -59,25 +60,14 @@ class Tensor:
         self._parents = ()
         self._backward = None
 
-    @classmethod
-    def _make(cls, data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> "Tensor":
-        """Cheap internal constructor: no conversion, no checks (the hot path of every op)."""
-        t = object.__new__(cls)
-        t.data = data
-        t.grad = None
-        t.requires_grad = backward is not None
-        t._parents = parents
-        t._backward = backward
-        return t
-
-    @classmethod
-    def _result(cls, data: np.ndarray, parents: tuple, backward: Callable) -> "Tensor":
+    @staticmethod
+    def _result(data: np.ndarray, parents: tuple, backward: Callable) -> "Tensor":
         """The output of an op: a graph node only if some parent needs a gradient."""
         if _grad_enabled:
             for p in parents:
                 if p.requires_grad:
-                    return cls._make(data, parents, backward)
-        return cls._make(data)
+                    return _make(data, parents, backward)
+        return _make(data)
 
     # ---- array-like properties -------------------------------------------------------------
     @property
@@ -113,7 +103,7 @@ class Tensor:
 
     def __deepcopy__(self, memo: dict) -> "Tensor":
         # A copy is a fresh leaf: same values and flag, no gradient, no graph.
-        t = Tensor._make(self.data.copy())
+        t = _make(self.data.copy())
         t.requires_grad = self.requires_grad
         memo[id(self)] = t
         return t
@@ -198,7 +188,9 @@ class Tensor:
     # ---- elementwise functions ----------------------------------------------------------------
     def relu(self) -> "Tensor":
         out = np.maximum(self.data, 0)
-        return Tensor._result(out, (self,), lambda g: (g * (out > 0),))
+        if _grad_enabled and self.requires_grad:  # written out: relu sits on the inference hot path
+            return _make(out, (self,), lambda g: (g * (out > 0),))
+        return _make(out)
 
     def exp(self) -> "Tensor":
         out = np.exp(self.data)
@@ -245,14 +237,29 @@ class Tensor:
         return Tensor._result(out, (self,), backward)
 
 
+def _make(data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> Tensor:
+    """A Tensor around `data` as is (no conversion, no checks): the hot path of every op."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = backward is not None
+    t._parents = parents
+    t._backward = backward
+    return t
+
+
+# Cheap internal constructor for other modules' hot paths (layers): no conversion, no checks.
+Tensor._make = staticmethod(_make)
+
+
 def _lift(value, like: Tensor) -> Tensor:
     """Wrap an operand; Python numbers take the dtype of the tensor they meet."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor._make(value)
+        return _make(value)
     dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float32
-    return Tensor._make(np.asarray(value, dtype=dtype))
+    return _make(np.asarray(value, dtype=dtype))
 
 
 def _broadcasting(op, a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:

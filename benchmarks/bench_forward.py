@@ -1,0 +1,76 @@
+"""Forward pass of a 64→32→10 MLP: tinytorch against raw numpy doing the same math.
+
+    python benchmarks/bench_forward.py
+
+The model's parameters require grad (as after training), so this measures the inference path
+with autograd available: a graph must only cost something when it is recorded. Each round
+times a block of calls of tinytorch, then of numpy, alternately, so both see the same machine
+noise (the order flips every round). The verdict uses the median of the per-round ratios, which
+cancels drifts in machine load better than a ratio of two medians. Exits 1 on FAIL.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from tinytorch.core.activations import ReLU
+from tinytorch.core.layers import Linear, Sequential
+from tinytorch.core.tensor import Tensor
+
+TARGETS = {1: 1.5, 256: 1.15}  # batch size → largest allowed tinytorch / numpy ratio
+ROUNDS = 400
+
+
+def per_call_ns(fn, calls: int) -> float:
+    """Mean time of one call over a block of `calls` calls (blocks amortise the timer's own cost)."""
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter_ns() - start) / calls
+
+
+def measure(batch: int) -> tuple:
+    """Median per-call times (µs) of tinytorch and numpy at this batch size, and the median ratio."""
+    model = Sequential(Linear(64, 32, seed=0), ReLU(), Linear(32, 10, seed=1))
+    w1, b1 = model[0].weight.data, model[0].bias.data
+    w2, b2 = model[2].weight.data, model[2].bias.data
+    x_np = np.random.default_rng(0).random((batch, 64), dtype=np.float32)
+    x = Tensor(x_np)
+
+    def tiny():
+        return model(x)
+
+    def raw():
+        return np.maximum(0, x_np @ w1 + b1) @ w2 + b2
+
+    np.testing.assert_allclose(tiny().data, raw(), rtol=1e-5, atol=1e-6)
+    calls = 100 if batch == 1 else 10
+    for fn in (tiny, raw):  # warm-up: caches, allocator, branch predictors
+        per_call_ns(fn, calls)
+    t_tiny, t_raw = [], []
+    for i in range(ROUNDS):
+        if i % 2:
+            t_tiny.append(per_call_ns(tiny, calls))
+            t_raw.append(per_call_ns(raw, calls))
+        else:
+            t_raw.append(per_call_ns(raw, calls))
+            t_tiny.append(per_call_ns(tiny, calls))
+    ratio = float(np.median(np.array(t_tiny) / np.array(t_raw)))
+    return float(np.median(t_tiny)) / 1e3, float(np.median(t_raw)) / 1e3, ratio
+
+
+def main() -> int:
+    failed = False
+    for batch, target in TARGETS.items():
+        tiny, raw, ratio = measure(batch)
+        verdict = "PASS" if ratio <= target else "FAIL"
+        failed |= verdict == "FAIL"
+        print(f"MLP 64→32→10 forward, batch {batch:>3}: tinytorch {tiny:8.2f} µs, numpy {raw:8.2f} µs, "
+              f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
