@@ -1,0 +1,277 @@
+"""The `tinytorch` command line: `tinytorch olympics run | validate | compare | leaderboard | plot | log-mlflow`.
+
+Only argument parsing, printing and exit codes live here; the work is done by
+`tinytorch.olympics`, `compare`, `leaderboard`, `plots` and `mlflow_export`.
+
+Exit codes: 0 success; 1 the answer is "no" (invalid file, regression, nothing valid to rank);
+2 usage error or unreadable input where no answer can be given.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import tinytorch
+
+OK, NO, USAGE = 0, 1, 2
+EXIT_CODES = "exit codes: 0 success; 1 the answer is no ({}); 2 usage error or unreadable input."
+
+
+def _error(command: str, message: str) -> None:
+    print(f"tinytorch olympics {command}: error: {message}", file=sys.stderr)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
+def _threshold(text: str) -> float:
+    from tinytorch.compare import CompareError, parse_threshold
+    try:
+        return parse_threshold(text)
+    except CompareError as error:
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[-1]) from None
+
+
+def _load(command: str, path: str) -> Optional[dict]:
+    """The validated submission at `path`, or None after printing why it cannot be used."""
+    from tinytorch.olympics import load_submission
+    try:
+        return load_submission(path)
+    except ValueError as error:  # SubmissionFileError, SubmissionValidationError
+        _error(command, str(error))
+        return None
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tinytorch.olympics import format_comparison, run_workflow
+    from tinytorch.plots import plot_submission
+    submission = run_workflow(args.out, num_runs=args.num_runs, seed=args.seed, progress=not args.no_progress)
+    print()
+    print(format_comparison(submission))
+    for path in plot_submission(submission, Path(args.out).parent):
+        print(f"plot written to {path}")
+    return OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from tinytorch.olympics import load_submission
+    missing, invalid = [], 0
+    for name in args.files:
+        if not Path(name).is_file():
+            missing.append(name)
+            print(f"{name}: no such file", file=sys.stderr)
+            continue
+        try:
+            load_submission(name)
+            print(f"{name}: valid")
+        except ValueError as error:
+            invalid += 1
+            print(f"{name}: INVALID\n  {str(error).removeprefix(name + ': ')}".replace("\n  -", "\n    -"))
+    if missing:
+        return USAGE
+    return NO if invalid else OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tinytorch.compare import CompareError, compare_submissions, format_report
+    base, new = _load("compare", args.base), _load("compare", args.new)
+    if base is None or new is None:
+        return USAGE
+    try:
+        comparison = compare_submissions(base, new, model=args.model, metric=args.metric,
+                                         fail_above=args.fail_above, alpha=args.alpha,
+                                         base_label=args.base, new_label=args.new,
+                                         allow_cross_machine=args.allow_cross_machine)
+    except CompareError as error:
+        _error("compare", str(error))
+        return USAGE
+    print(format_report(comparison))
+    if comparison.gate_undecidable:
+        return USAGE
+    return NO if comparison.regressed else OK
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from tinytorch.leaderboard import build_leaderboard, render
+    try:
+        board = build_leaderboard(args.dir, sort=args.sort)
+    except FileNotFoundError as error:
+        _error("leaderboard", str(error))
+        return USAGE
+    print(render(board, args.format))
+    if args.format != "md":  # md lists skipped files itself; keep csv/json output machine-readable
+        for bad in board.invalid:
+            print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
+    if not board.ranked:
+        _error("leaderboard", f"no valid submission under {args.dir} ({len(board.invalid)} file(s) skipped)")
+        return NO
+    return OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from tinytorch.leaderboard import build_leaderboard
+    from tinytorch.plots import plot_leaderboard, plot_submission
+    source = Path(args.source)
+    if source.is_dir():
+        board = build_leaderboard(source)
+        for bad in board.invalid:
+            print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
+        if not board.ranked:
+            _error("plot", f"no valid submission under {source}")
+            return NO
+        paths = plot_leaderboard(board, args.out)
+    else:
+        submission = _load("plot", args.source)
+        if submission is None:
+            return USAGE
+        paths = plot_submission(submission, args.out)
+    for path in paths:
+        print(f"plot written to {path}")
+    return OK
+
+
+def cmd_log_mlflow(args: argparse.Namespace) -> int:
+    from tinytorch.mlflow_export import MlflowUnavailable, log_submission
+    if _load("log-mlflow", args.submission) is None:
+        return USAGE
+    try:
+        runs = log_submission(args.submission, tracking_uri=args.tracking_uri, experiment=args.experiment)
+    except MlflowUnavailable as error:
+        _error("log-mlflow", str(error))
+        return USAGE
+    for role, run_id in runs.items():
+        print(f"{role}: logged as MLflow run {run_id} in experiment {args.experiment!r}")
+    return OK
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def _command(sub: argparse._SubParsersAction, name: str, handler: Callable, help_text: str,
+             description: str, no_means: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=description,
+                            epilog=EXIT_CODES.format(no_means))
+    parser.set_defaults(handler=handler, command=name)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `tinytorch` argument parser."""
+    from tinytorch.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS
+    from tinytorch.olympics import METRIC_KEYS
+
+    parser = argparse.ArgumentParser(prog="tinytorch", description="TinyTorch command line.")
+    parser.add_argument("--version", action="version", version=f"tinytorch {tinytorch.__version__}")
+    top = parser.add_subparsers(dest="group", metavar="olympics", required=True)
+    olympics = top.add_parser("olympics", help="benchmark submissions: run, validate, compare, rank, plot, log",
+                              description="Benchmark submissions of the capstone: produce, check, compare, "
+                                          "rank, plot and log them.")
+    sub = olympics.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = _command(sub, "run", cmd_run, "train, optimize, benchmark and write a submission",
+                   "Train the baseline MLP on the embedded digits data, INT8-quantize and prune it, benchmark "
+                   "every model, write the submission (baseline + INT8 model), print the comparison table and "
+                   "write the plots (PNG and SVG) in the submission's folder.", "never")
+    run.add_argument("--out", default="build/results/submission.json", metavar="PATH",
+                     help="where to write the submission JSON; plots go in the same folder "
+                          "(default: %(default)s)")
+    run.add_argument("--num-runs", type=_positive_int, default=100, metavar="N",
+                     help="timed single-sample runs per model, after warm-up (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="seed of the data split, weight initialisation and training (default: %(default)s)")
+    run.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+
+    validate = _command(sub, "validate", cmd_validate, "check submission files against the schema",
+                        "Check each submission file: readable, within the size limit, valid JSON, valid against "
+                        "the submission schema and its cross-field rules. Every violation is listed with its "
+                        "JSON path. Schema version 1 files are upgraded, then checked.",
+                        "a file is not a valid submission; exit 2 when a named file does not exist")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="submission JSON files to check")
+
+    compare = _command(sub, "compare", cmd_compare, "compare two submissions; a regression gate for CI",
+                       "Compare one model of BASE with one model of NEW: every metric side by side with the "
+                       "NEW/BASE ratio and the change, and whether the latency difference is significant "
+                       "(Mann–Whitney U when both files carry raw latency samples, else mean ± 2 std range "
+                       "overlap). The gate fails only when --metric got worse by more than --fail-above AND "
+                       "the change is significant: timing metrics use the latency test; size, parameter count, "
+                       "accuracy and memory are exact, so any change counts. Submissions from different "
+                       "machines are flagged: their timing ratios are not comparable.",
+                       "the gated metric regressed significantly beyond the threshold; exit 2 also when a "
+                       "timing metric is gated across different machines without --allow-cross-machine")
+    compare.add_argument("base", metavar="BASE.json", help="the reference submission")
+    compare.add_argument("new", metavar="NEW.json", help="the submission to judge against BASE")
+    compare.add_argument("--model", choices=("optimized", "baseline"), default=None,
+                         help="which model of each submission to compare (default: the optimized model where "
+                              "a submission has one, else its baseline)")
+    compare.add_argument("--metric", choices=METRIC_KEYS, default="latency_ms_p50", metavar="METRIC",
+                         help="the metric the gate watches, one of: " + ", ".join(METRIC_KEYS)
+                              + " (default: %(default)s)")
+    compare.add_argument("--fail-above", type=_threshold, default=0.10, metavar="PCT",
+                         help="fail when METRIC is worse by more than this percentage, e.g. 10%% or 5 "
+                              "(default: 10%%)")
+    compare.add_argument("--no-gate", dest="fail_above", action="store_const", const=None,
+                         help="only report; never exit 1")
+    compare.add_argument("--alpha", type=float, default=0.05,
+                         help="significance level of the latency test (default: %(default)s)")
+    compare.add_argument("--allow-cross-machine", action="store_true",
+                         help="judge timing metrics even when the submissions come from different machines")
+
+    board = _command(sub, "leaderboard", cmd_leaderboard, "rank every submission under a folder",
+                     "Load every *.json file under DIR (recursively); rank the valid submissions, each by its "
+                     "optimized model where it has one; mark the Pareto-optimal ones (* : no other submission "
+                     "is at least as accurate, as fast (latency p50) and as small, and better in one); list "
+                     "invalid or unreadable files with the reason and skip them.",
+                     "no valid submission was found; exit 2 when DIR does not exist")
+    board.add_argument("dir", metavar="DIR", help="folder searched recursively for *.json submissions")
+    board.add_argument("--format", choices=FORMATS, default="md",
+                       help='output: md (a Markdown table, then the skipped files), csv, or json (one object '
+                            '{"ranked": [...], "invalid": [{"file", "reason"}]}) (default: %(default)s)')
+    board.add_argument("--sort", choices=SORT_KEYS, default="score",
+                       help="ranking: score, speedup (highest first), accuracy (highest first), "
+                            "size (smallest first) or latency (p50, lowest first); " + SCORE_FORMULA.replace("%", "%%")
+                            + " (default: %(default)s)")
+
+    plot = _command(sub, "plot", cmd_plot, "draw latency and trade-off plots (PNG and SVG)",
+                    "For a submission FILE: the latency distribution (ECDF) of baseline vs optimized with "
+                    "p50/p90/p99 marked, and the accuracy-vs-latency plot of its models. For a folder: the "
+                    "accuracy-vs-latency scatter of its leaderboard with the Pareto front drawn.",
+                    "a folder holds no valid submission; exit 2 when FILE is unreadable or invalid")
+    plot.add_argument("source", metavar="FILE-or-DIR", help="a submission file, or a folder of submissions")
+    plot.add_argument("--out", default=".", metavar="DIR",
+                      help="folder to write the PNG and SVG files into, created if needed (default: the "
+                           "current folder)")
+
+    log = _command(sub, "log-mlflow", cmd_log_mlflow, "log a submission to MLflow as two runs",
+                   "Log the baseline and the optimized model as two MLflow runs: params (model name, role, "
+                   "techniques, student, measurement settings, system info), every metric (and the "
+                   "improvements on the optimized run), and the submission file as an artifact. Needs the "
+                   "optional extra: pip install -e .[mlflow].",
+                   "never; exit 2 when the file is unreadable or invalid, or mlflow is not installed")
+    log.add_argument("submission", metavar="SUBMISSION.json", help="the submission file to log")
+    log.add_argument("--tracking-uri", default=None, metavar="URI",
+                     help="MLflow tracking store, e.g. sqlite:///mlflow.db or http://localhost:5000 (default: "
+                          "MLFLOW_TRACKING_URI, else MLflow's default store). For sqlite:/// stores, artifacts "
+                          "of a new experiment go in an mlartifacts folder beside the database")
+    log.add_argument("--experiment", default="tinytorch-olympics", metavar="NAME",
+                     help="experiment name, created if missing (default: %(default)s)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
