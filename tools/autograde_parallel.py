@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,8 +101,12 @@ def _worker_command(worker: Worker, course_root: Path, assignment: str,
 def merge_submissions(src_url: str, dest_url: str, assignment: str, students: list[str]) -> None:
     """Copy the gradebook rows of ``students`` for ``assignment`` from one gradebook to another."""
     from nbgrader.api import Gradebook, MissingEntry  # heavy import, only when merging
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(src_url) as src, Gradebook(dest_url) as dest:
+    # nbgrader's add_submission makes SQLAlchemy warn about its autoflush (stock autograde prints
+    # the same); it is harmless and would only bury the report.
+    with warnings.catch_warnings(), Gradebook(src_url) as src, Gradebook(dest_url) as dest:
+        warnings.simplefilter("ignore", SAWarning)
         for student_id in students:
             try:
                 sub = src.find_submission(assignment, student_id)
@@ -164,8 +169,10 @@ def run_parallel(course_root: Path, jobs: int, students: list[str], extra: list[
     main_url = f"sqlite:///{main_db}"
     for worker in workers:
         merge_submissions(f"sqlite:///{worker.db_path}", main_url, assignment, worker.students)
-    for worker in workers:  # the logs stay next to them, for the instructor
+    for worker in workers:  # the logs stay, for the instructor
         shutil.rmtree(worker.folder)
+    print(f"autograde: {len(students)} submission(s) in {len(workers)} processes; "
+          f"nbgrader logs in {work}")
     return [s for s in students if not autograded_ok(course_root, s, assignment)]
 
 

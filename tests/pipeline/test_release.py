@@ -9,7 +9,7 @@ from nbgrader.utils import compute_checksum
 from nbgrader.validator import Validator
 
 from tools.course import RELEASE_NOTEBOOK
-from notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, distinctive,
+from pipeline_helpers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, distinctive,
                        nbgrader_meta, notebook_text, region_lines, regions)
 
 STUB = "raise NotImplementedError()"

@@ -1,5 +1,5 @@
-"""Helpers of the pipeline tests: reading regions out of notebooks, building student submissions
-from the release, and turning feedback HTML back into text."""
+"""Helpers of the pipeline tests: reading regions out of notebooks, mutating submissions, and
+turning feedback HTML back into text."""
 from __future__ import annotations
 
 import copy
@@ -9,13 +9,9 @@ from pathlib import Path
 
 import nbformat
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+from tools.reference import BEGIN_SOLUTION, END_SOLUTION, nbgrader_meta, reference_submission  # noqa: F401
+
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-def nbgrader_meta(cell) -> dict:
-    """The cell's nbgrader metadata ({} for plain cells)."""
-    return cell.metadata.get("nbgrader", {})
 
 
 def regions(source: str, begin: str, end: str) -> list[list[str]]:
@@ -46,24 +42,6 @@ def notebook_text(nb) -> str:
 def distinctive(lines: set[str], *texts: str) -> set[str]:
     """The lines that occur in none of ``texts``: finding one elsewhere is a real leak."""
     return {line for line in lines if not any(line in text for text in texts)}
-
-
-def without_solution_markers(source: str) -> str:
-    """``source`` with the solution marker lines removed (what a perfect student writes)."""
-    return "\n".join(line for line in source.split("\n")
-                     if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
-
-
-def reference_submission(release, source_nb):
-    """The release with every solution cell filled in from the instructor's source."""
-    solutions = {nbgrader_meta(c).get("grade_id"): without_solution_markers(c.source)
-                 for c in source_nb.cells if nbgrader_meta(c).get("solution")}
-    nb = copy.deepcopy(release)
-    for cell in nb.cells:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if nbgrader_meta(cell).get("solution"):
-            cell.source = solutions[grade_id]
-    return nb
 
 
 def cell_by_id(nb, grade_id: str):
