@@ -56,7 +56,8 @@ def _children(node: Any) -> list:
     return children
 
 
-def _check_model(model: Any) -> None:
+def check_model(model: Any) -> None:
+    """Raise ValueError unless `model` has callable `.forward` and `.parameters`."""
     if not (callable(getattr(model, "forward", None)) and callable(getattr(model, "parameters", None))):
         raise ValueError(f"expected a model (an object with .forward(x) and .parameters()), "
                          f"got {type(model).__name__}")
@@ -76,7 +77,7 @@ def map_layers(model: Any, types, fn: Callable[[Any], Any]) -> Any:
     Raises:
         ValueError: `model` is not a model, or holds no layer of `types`.
     """
-    _check_model(model)
+    check_model(model)
     layers = find_layers(model, types)
     if not layers:
         names = types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
