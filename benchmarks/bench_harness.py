@@ -1,0 +1,141 @@
+"""Does `time_callable` measure what an independent tool measures, and what does it cost?
+
+    python benchmarks/bench_harness.py            # time_callable against timeit (in-process)
+    python benchmarks/bench_harness.py --pyperf   # also against pyperf (worker processes, ~15 s)
+
+1. Agreement. One callable, a 96×96 float64 matmul on one BLAS thread (~50–200 µs), is
+   timed by `tinytorch.perf.benchmarking.time_callable` (median of single timed calls) and
+   by `timeit.Timer` (number of loops from `autorange`, median of the per-loop times of its
+   blocks), in alternating rounds of equal length so both see the same machine load. Note
+   that a timeit block is a mean over many calls, so on a busy machine the time other
+   processes take is spread into it, while a median of single calls leaves it out: the two
+   agree on a quiet machine and drift apart under load (the load average is printed). PASS when the two
+   medians are within 10%. With `--pyperf`, `python -m pyperf timeit` measures the same
+   callable in its own worker processes and its median is printed beside them.
+2. Overhead. The wall time per call of `time_callable` on a no-op, against the wall time per
+   iteration of a loop doing nothing but a bare pair of `perf_counter_ns` calls. PASS when
+   ≤ 2×. The median sample a no-op gets (the floor of any measurement) is printed too.
+
+Exits 1 on any FAIL.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.perf.benchmarking import time_callable
+
+AGREEMENT_TOLERANCE = 0.10
+OVERHEAD_TARGET = 2.0
+ROUNDS = 11
+OVERHEAD_CALLS = 200_000
+MATRIX = 96
+
+
+def make_workload():
+    """The measured callable: a seeded MATRIX×MATRIX matmul, BLAS held to one thread.
+
+    One thread because two processes' BLAS pools fighting over two cores would measure the
+    scheduler, not the harness. Imported by the pyperf workers too, so they time the same thing.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((MATRIX, MATRIX)), rng.random((MATRIX, MATRIX))
+    return lambda: a @ b
+
+
+def agreement_with_timeit(fn) -> tuple[float, float, float, float]:
+    """Medians in µs of time_callable and of timeit, then their means, from alternating rounds.
+
+    Each round gives timeit one block of `number` loops (from autorange, ≥ 0.2 s) and
+    time_callable the same number of calls, so both spend equal time under the same load.
+    """
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    ours, theirs = [], []
+    for i in range(ROUNDS):
+        steps = [lambda: ours.extend(time_callable(fn, num_runs=number, warmup_runs=5,
+                                                   progress=False).samples_ms * 1e3),
+                 lambda: theirs.extend(np.array(timer.repeat(repeat=1, number=number)) / number * 1e6)]
+        for step in (steps if i % 2 == 0 else steps[::-1]):
+            step()
+    return float(np.median(ours)), float(np.median(theirs)), float(np.mean(ours)), float(np.mean(theirs))
+
+
+def pyperf_median_us() -> float:
+    """Median per-call time in µs of the same workload measured by `python -m pyperf timeit`."""
+    setup = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+             "from bench_harness import make_workload; fn = make_workload()")
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "pyperf.json"
+        subprocess.run([sys.executable, "-m", "pyperf", "timeit", "--quiet", "-p", "10", "-s", setup,
+                        "fn()", "-o", str(out)], check=True)
+        data = json.loads(out.read_text())
+    values = [v for run in data["benchmarks"][0]["runs"] for v in run.get("values", [])]
+    return float(np.median(values)) * 1e6
+
+
+def overhead_ratio() -> tuple[float, float, float, float]:
+    """(harness ns per call, bare-pair ns per iteration, their median ratio, no-op median sample ns)."""
+    def noop():
+        return None
+
+    def bare_pairs(n: int) -> None:
+        timer = time.perf_counter_ns
+        for _ in range(n):
+            t0 = timer()
+            t1 = timer()
+
+    harness, bare, floors = [], [], []
+    clock = time.perf_counter_ns
+    for i in range(7):
+        for kind in (("harness", "bare") if i % 2 == 0 else ("bare", "harness")):
+            start = clock()
+            if kind == "harness":
+                result = time_callable(noop, num_runs=OVERHEAD_CALLS, warmup_runs=0, progress=False)
+                harness.append((clock() - start) / OVERHEAD_CALLS)
+                floors.append(result.median * 1e6)
+            else:
+                bare_pairs(OVERHEAD_CALLS)
+                bare.append((clock() - start) / OVERHEAD_CALLS)
+    ratio = float(np.median(np.array(harness) / np.array(bare)))
+    return float(np.median(harness)), float(np.median(bare)), ratio, float(np.median(floors))
+
+
+def main(argv: list[str]) -> int:
+    failed = False
+    fn = make_workload()
+    ours, theirs, ours_mean, theirs_mean = agreement_with_timeit(fn)
+    ratio = ours / theirs
+    verdict = "PASS" if abs(ratio - 1.0) <= AGREEMENT_TOLERANCE else "FAIL"
+    failed |= verdict == "FAIL"
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{MATRIX}×{MATRIX} matmul: time_callable median {ours:.2f} µs, timeit median {theirs:.2f} µs, "
+          f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict}")
+    print(f"{MATRIX}×{MATRIX} matmul: means {ours_mean:.2f} µs and {theirs_mean:.2f} µs, "
+          f"ratio {ours_mean / theirs_mean:.3f} (information: a mean keeps the time lost to other processes)")
+    if "--pyperf" in argv:
+        ref = pyperf_median_us()
+        print(f"{MATRIX}×{MATRIX} matmul: pyperf median {ref:.2f} µs (worker processes), "
+              f"time_callable / pyperf {ours / ref:.3f}")
+    per_call, per_pair, ratio, floor = overhead_ratio()
+    verdict = "PASS" if ratio <= OVERHEAD_TARGET else "FAIL"
+    failed |= verdict == "FAIL"
+    print(f"harness overhead: {per_call:.0f} ns per timed call vs {per_pair:.0f} ns per bare perf_counter_ns "
+          f"pair, ratio {ratio:.2f}× (target ≤ {OVERHEAD_TARGET}×)  {verdict}")
+    print(f"an empty call measures {floor:.0f} ns (the resolution floor of every sample)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
