@@ -96,3 +96,8 @@ def test_corrupt_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(digits_module, "DIGITS_PATH", bad)
     with pytest.raises(ValueError, match="sha256"):
         load_digits()
+
+
+def test_package_data_ships_the_file_and_its_provenance():
+    pyproject = (digits_module.DIGITS_PATH.parents[2] / "pyproject.toml").read_text()
+    assert '"data/*.npz"' in pyproject and '"data/*.md"' in pyproject

@@ -156,6 +156,8 @@ def test_to_dict_is_json_ready_and_str_is_one_line():
 def test_empty_samples_refused():
     with pytest.raises(ValueError, match="samples_ms"):
         BenchmarkResult("none", [])
+    with pytest.raises(ValueError, match="samples_ms"):
+        BenchmarkResult("nan", [1.0, float("nan")])
 
 
 def test_peak_memory_sees_a_16_mb_numpy_array():

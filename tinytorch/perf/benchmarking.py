@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from tinytorch.perf.statistics import median_confidence_interval
+from tinytorch.perf.statistics import as_samples, median_confidence_interval, percentile
 
 # A progress bar appears only for measurements expected to take longer than this.
 PROGRESS_THRESHOLD_S = 2.0
@@ -45,10 +45,9 @@ class BenchmarkResult:
     warmup_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
-        self.samples_ms = np.asarray(self.samples_ms, dtype=np.float64).ravel()
-        self.warmup_ms = np.asarray(self.warmup_ms, dtype=np.float64).ravel()
-        if self.samples_ms.size == 0:
-            raise ValueError("samples_ms: expected at least one timing sample, got none")
+        self.samples_ms = as_samples(self.samples_ms, "samples_ms")
+        warmup = np.asarray(self.warmup_ms, dtype=np.float64).ravel()
+        self.warmup_ms = as_samples(warmup, "warmup_ms") if warmup.size else warmup
 
     @property
     def n(self) -> int:
@@ -69,7 +68,7 @@ class BenchmarkResult:
 
     def percentile(self, q: float) -> float:
         """q-th percentile with numpy's linear interpolation."""
-        return float(np.percentile(self.samples_ms, q))
+        return percentile(self.samples_ms, q)
 
     @property
     def p50(self) -> float:
@@ -94,8 +93,7 @@ class BenchmarkResult:
     @property
     def iqr(self) -> float:
         """Interquartile range p75 − p25."""
-        p25, p75 = np.percentile(self.samples_ms, [25, 75])
-        return float(p75 - p25)
+        return self.percentile(75) - self.percentile(25)
 
     @property
     def ci95_median(self) -> tuple[float, float]:
