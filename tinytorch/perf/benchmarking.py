@@ -165,10 +165,18 @@ def _timed_calls(fn: Callable[[], Any], out: list, start: int, stop: int) -> Non
         out[i] = timer() - t0
 
 
-def _progress_bar(total: int, name: str):
+def _timed_calls_with_bar(fn: Callable[[], Any], out: list, start: int, name: str) -> None:
+    """`_timed_calls` over out[start:], in chunks, with a progress bar moved between chunks."""
     from tqdm.auto import tqdm  # imported only when a bar is really shown
 
-    return tqdm(total=total, desc=name or "benchmark", unit="run", leave=False)
+    total = len(out)
+    chunk = max(1, math.ceil((total - start) / PROGRESS_CHUNKS))
+    with tqdm(total=total, initial=start, desc=name or "benchmark", unit="run", leave=False) as bar:
+        while start < total:
+            stop = min(total, start + chunk)
+            _timed_calls(fn, out, start, stop)
+            bar.update(stop - start)
+            start = stop
 
 
 def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: int = 10,
@@ -201,14 +209,7 @@ def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: in
     per_call_ns = float(np.median(warm if warm else samples[:1]))
     expected_s = per_call_ns * (num_runs - done) / 1e9
     if progress and expected_s > PROGRESS_THRESHOLD_S:
-        chunk = max(1, math.ceil((num_runs - done) / PROGRESS_CHUNKS))
-        with _progress_bar(num_runs, name) as bar:
-            bar.update(done)
-            while done < num_runs:
-                stop = min(num_runs, done + chunk)
-                _timed_calls(fn, samples, done, stop)
-                bar.update(stop - done)
-                done = stop
+        _timed_calls_with_bar(fn, samples, done, name)
     else:
         _timed_calls(fn, samples, done, num_runs)
     return BenchmarkResult(name=name,
