@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from tinytorch.core.module import Module
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, relu
 
 
 class ReLU(Module):
     """max(x, 0), elementwise."""
 
-    def forward(self, x) -> Tensor:
-        return (x if isinstance(x, Tensor) else Tensor(x)).relu()
-
-    __call__ = forward
+    # The function itself, not a method wrapping it: one Python call less per forward.
+    forward = __call__ = staticmethod(relu)
 
     def parameters(self) -> list:
         return []

@@ -187,10 +187,7 @@ class Tensor:
 
     # ---- elementwise functions ----------------------------------------------------------------
     def relu(self) -> "Tensor":
-        out = np.maximum(self.data, 0)
-        if _grad_enabled and self.requires_grad:  # written out: relu sits on the inference hot path
-            return _make(out, (self,), lambda g: (g * (out > 0),))
-        return _make(out)
+        return relu(self)
 
     def exp(self) -> "Tensor":
         out = np.exp(self.data)
@@ -250,6 +247,16 @@ def _make(data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = 
 
 # Cheap internal constructor for other modules' hot paths (layers): no conversion, no checks.
 Tensor._make = staticmethod(_make)
+
+
+def relu(x) -> Tensor:
+    """max(x, 0) elementwise; a module function so that the ReLU layer calls it with no extra hop."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    out = np.maximum(x.data, 0)
+    if _grad_enabled and x.requires_grad:
+        return _make(out, (x,), lambda g: (g * (out > 0),))
+    return _make(out)
 
 
 def _lift(value, like: Tensor) -> Tensor:
