@@ -1,5 +1,4 @@
 """Pruning hits its sparsity exactly; sparse storage shrinks; fine-tuning with masks recovers accuracy."""
-import copy
 
 import numpy as np
 import pytest
