@@ -60,10 +60,9 @@ def test_mutations_raise_only_validation_errors_naming_the_field(valid_submissio
         top = dotted(path[:1])
         assert any(named in m or top in m for m in error.errors), (named, error.errors)
     else:
-        # Only a few mutations keep a submission valid: optional or free-form fields.
-        assert path[0] in ("student_name", "system_info", "timestamp", "tinytorch_version") \
-            or path[-1] in ("measurement", "p_value", "latency_samples_ms", "techniques_applied") \
-            or (len(path) > 1 and path[-2] in ("latency_samples_ms", "techniques_applied", "system_info")), path
+        # An accepted mutation (an optional or free-form field, or a value still in range)
+        # must leave a submission that is strict JSON: no NaN, no infinity, no foreign types.
+        json.dumps(sub, allow_nan=False)
 
 
 @pytest.mark.parametrize("value", [None, [], "submission", 3, [{}], True])

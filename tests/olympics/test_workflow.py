@@ -31,6 +31,27 @@ def test_workflow_meets_the_targets(workflow):
         assert name in log, f"the comparison table lacks {name}"
 
 
+def test_every_optimization_keeps_accuracy_and_shrinks_storage():
+    from tinytorch.core.training import accuracy
+    from tinytorch.data import load_digits
+    from tinytorch.olympics import optimized_variants, train_baseline
+    from tinytorch.perf.compression import measure_sparsity
+    from tinytorch.perf.profiling import model_size_bytes
+
+    X_tr, y_tr, X_te, y_te = load_digits()
+    baseline = train_baseline(X_tr, y_tr)
+    base_acc, base_bytes = accuracy(baseline, X_te, y_te), model_size_bytes(baseline)
+    variants = optimized_variants(baseline, X_tr, y_tr)
+    int8, pruned, structured = (variants[k][0] for k in ("int8", "pruned_80_sparse", "structured_50"))
+    assert model_size_bytes(int8) <= 0.3 * base_bytes
+    assert accuracy(int8, X_te, y_te) >= base_acc - 0.01
+    assert measure_sparsity(pruned) >= 0.79
+    assert model_size_bytes(pruned) <= 0.5 * base_bytes
+    assert accuracy(pruned, X_te, y_te) >= base_acc - 0.03
+    assert model_size_bytes(structured) < 0.6 * base_bytes
+    assert accuracy(structured, X_te, y_te) >= base_acc - 0.03
+
+
 def test_source_runs_top_to_bottom_as_a_script(tmp_path):
     result = subprocess.run([sys.executable, str(SOURCE)], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
