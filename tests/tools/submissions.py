@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from tinytorch.olympics import (
-    collect_system_info, generate_submission, speedup_significance, submission_errors,
+    collect_system_info, speedup_significance, submission_errors,
 )
 
 

@@ -1,0 +1,122 @@
+"""How long `tinytorch olympics leaderboard` takes over 2,000 submissions, against its 5 s budget.
+
+    python benchmarks/bench_leaderboard.py [--files 2000]
+
+Writes a folder of generated submissions, each the size of a real one (100 raw latency samples
+per model), about one in five broken in a different way (truncated JSON, wrong schema version,
+out-of-range accuracy, inconsistent speedup, not JSON at all). Then runs the real command in a
+fresh interpreter, prints the wall time and its ratio to the budget, and exits 1 when over budget
+or when the counts of ranked and skipped files are wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.olympics import BenchmarkReport, SimpleMLP, generate_submission, submission_errors
+
+BUDGET_S = 5.0
+
+
+def template() -> dict:
+    """A real submission: a SimpleMLP and a copy of it benchmarked with 100 runs each."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 64), dtype=np.float32), rng.integers(0, 10, 64)
+    reports = []
+    for name in ("baseline_fp32", "optimized"):
+        report = BenchmarkReport(name)
+        report.benchmark_model(SimpleMLP(seed=0), X, y, num_runs=100, warmup_runs=5, progress=False)
+        reports.append(report)
+    return generate_submission(*reports, student_name="template", techniques_applied=["int8_quantization"])
+
+
+def variant(base: dict, i: int, rng: random.Random) -> dict:
+    """A valid variation of `base`: optimized latency scaled, accuracy and size changed, consistently."""
+    sub = copy.deepcopy(base)
+    sub["student_name"] = f"student_{i:04d}"
+    opt, imp = sub["optimized"], sub["improvements"]
+    factor = rng.uniform(0.3, 1.2)
+    opt["latency_samples_ms"] = [s * factor for s in opt["latency_samples_ms"]]
+    m = opt["metrics"]
+    for key in ("latency_ms_mean", "latency_ms_std", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99"):
+        m[key] *= factor
+    m["throughput_samples_per_sec"] /= factor
+    m["accuracy"] = round(rng.uniform(0.85, 0.99), 4)
+    m["model_size_mb"] *= rng.uniform(0.2, 1.0)
+    b = sub["baseline"]["metrics"]
+    imp["speedup"] = b["latency_ms_mean"] / m["latency_ms_mean"]
+    imp["compression_ratio"] = b["model_size_mb"] / m["model_size_mb"]
+    imp["accuracy_delta"] = m["accuracy"] - b["accuracy"]
+    return sub
+
+
+def broken(text: str, sub: dict, kind: int) -> str:
+    """One of five kinds of bad file."""
+    if kind == 0:
+        return text[: len(text) // 2]
+    if kind == 1:
+        return json.dumps(dict(sub, schema_version=3))
+    if kind == 2:
+        return json.dumps({**sub, "optimized": {**sub["optimized"], "metrics": {**sub["optimized"]["metrics"], "accuracy": 1.5}}})
+    if kind == 3:
+        return json.dumps({**sub, "improvements": {**sub["improvements"], "speedup": 99.0}})
+    return "this is not a submission\n"
+
+
+def write_folder(folder: Path, count: int, seed: int = 0) -> tuple[int, int]:
+    """`count` files under `folder` (in 20 subfolders); returns (valid, invalid) counts."""
+    rng, base = random.Random(seed), template()
+    valid = invalid = 0
+    for i in range(count):
+        sub = variant(base, i, rng)
+        text = json.dumps(sub)
+        path = folder / f"group_{i % 20:02d}" / f"submission_{i:04d}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if i % 5 == 4:
+            text = broken(text, sub, (i // 5) % 5)
+            invalid += 1
+        else:
+            valid += 1
+        path.write_text(text)
+    assert not submission_errors(variant(base, 0, random.Random(1))), "the generator makes invalid submissions"
+    return valid, invalid
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000, help="submissions to generate (default: 2000)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "submissions"
+        valid, invalid = write_folder(folder, args.files)
+        size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2 ** 20
+        command = [sys.executable, "-m", "tinytorch.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        print(result.stderr[-2000:])
+        print(f"FAIL: leaderboard exited {result.returncode}")
+        return 1
+    board = json.loads(result.stdout)
+    if (len(board["ranked"]), len(board["invalid"])) != (valid, invalid):
+        print(f"FAIL: ranked {len(board['ranked'])} and skipped {len(board['invalid'])}, "
+              f"expected {valid} and {invalid}")
+        return 1
+    verdict = "PASS" if elapsed < BUDGET_S else "FAIL"
+    print(f"leaderboard over {args.files} files ({valid} valid, {invalid} invalid, {size_mb:.1f} MiB): "
+          f"{elapsed:.2f} s = {elapsed / BUDGET_S:.2f}× the {BUDGET_S:.0f} s budget  {verdict}")
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Rank every submission under a folder, mark the Pareto-optimal ones, list what could not be read.
+
+Each `*.json` file is loaded with `olympics.load_submission` (so the one validator decides);
+invalid or unreadable files are listed with their reason and skipped. Each submission is
+represented by its optimized model where it has one, else by its baseline.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+import numpy as np
+
+from tinytorch.olympics import load_submission
+
+SORT_KEYS = ("score", "speedup", "accuracy", "size", "latency")
+FORMATS = ("md", "csv", "json")
+#: How much each percentage point of accuracy lost costs in the combined score.
+ACCURACY_PENALTY_PER_POINT = 0.10
+SCORE_FORMULA = ("score = speedup × √compression_ratio × max(0, 1 + 10 × accuracy_delta): speed counts "
+                 "fully, size at half weight on a log scale, and each percentage point of accuracy lost "
+                 "costs 10% of the score (a baseline-only submission scores 1)")
+#: Below this many files, loading in one process beats starting workers.
+PARALLEL_THRESHOLD = 200
+
+
+@dataclass
+class Entry:
+    """One ranked submission (its optimized model where present, else its baseline)."""
+
+    file: str
+    student: Optional[str]
+    model: str
+    role: str
+    techniques: list
+    accuracy: float
+    latency_ms_p50: float
+    model_size_mb: float
+    speedup: float
+    compression_ratio: float
+    accuracy_delta: float
+    speedup_significant: Optional[bool]
+    score: float
+    pareto: bool = False
+    rank: int = 0
+
+
+@dataclass
+class Leaderboard:
+    """Ranked entries and the files that were skipped, with their reasons."""
+
+    ranked: list
+    invalid: list  # [{"file": ..., "reason": ...}]
+    sort: str
+
+    def to_dict(self) -> dict:
+        """The `--format json` object."""
+        return {"ranked": [asdict(e) for e in self.ranked], "invalid": list(self.invalid)}
+
+
+def combined_score(speedup: float, compression_ratio: float, accuracy_delta: float) -> float:
+    """See `SCORE_FORMULA`."""
+    penalty = max(0.0, 1.0 + ACCURACY_PENALTY_PER_POINT * 100 * accuracy_delta)
+    return float(speedup * math.sqrt(compression_ratio) * penalty)
+
+
+def entry_from_submission(submission: dict, file: str) -> Entry:
+    """The leaderboard entry of one valid submission."""
+    role = "optimized" if "optimized" in submission else "baseline"
+    model = submission[role]
+    metrics = model["metrics"]
+    imp = submission.get("improvements") or {}
+    speedup, ratio, delta = imp.get("speedup", 1.0), imp.get("compression_ratio", 1.0), imp.get("accuracy_delta", 0.0)
+    return Entry(
+        file=file, student=submission.get("student_name"), model=model["model_name"], role=role,
+        techniques=list(model.get("techniques_applied", [])), accuracy=metrics["accuracy"],
+        latency_ms_p50=metrics["latency_ms_p50"], model_size_mb=metrics["model_size_mb"],
+        speedup=speedup, compression_ratio=ratio, accuracy_delta=delta,
+        speedup_significant=imp.get("speedup_significant"),
+        score=combined_score(speedup, ratio, delta),
+    )
+
+
+def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[dict]]:
+    """(entry, None) for a valid file, (None, {"file", "reason"}) otherwise. Never raises on bad input."""
+    try:
+        return entry_from_submission(load_submission(path), relative), None
+    # SubmissionFileError and SubmissionValidationError are ValueErrors; JSON nested too deeply
+    # for the parser is a RecursionError. Any of them skips this file, never the whole run.
+    except (ValueError, OSError, RecursionError) as error:
+        reason = str(error)
+        prefix = f"{path}: "
+        return None, {"file": relative, "reason": reason[len(prefix):] if reason.startswith(prefix) else reason}
+
+
+def _load_many(jobs: list) -> list:
+    return [_load_one(path, rel) for path, rel in jobs]
+
+
+def submission_files(directory: Path) -> list[Path]:
+    """Every `*.json` file under `directory`, recursively, in a stable order."""
+    return sorted(p for p in directory.rglob("*.json") if p.is_file())
+
+
+def load_entries(directory: Path, workers: Optional[int] = None) -> tuple[list, list]:
+    """Load every submission under `directory`: (entries, invalid). Parallel for large folders."""
+    jobs = [(str(p), p.relative_to(directory).as_posix()) for p in submission_files(directory)]
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+        chunks = [jobs[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = [r for part in pool.map(_load_many, chunks) for r in part]
+    else:
+        results = _load_many(jobs)
+    entries = [e for e, _ in results if e is not None]
+    invalid = sorted((bad for _, bad in results if bad is not None), key=lambda b: b["file"])
+    return entries, invalid
+
+
+def pareto_mask(accuracy: Iterable[float], latency: Iterable[float], size: Iterable[float]) -> np.ndarray:
+    """True for points no other point dominates (accuracy ≥, latency ≤, size ≤, one strictly better)."""
+    acc, lat, siz = (np.asarray(list(v), dtype=float) for v in (accuracy, latency, size))
+    n = len(acc)
+    optimal = np.ones(n, dtype=bool)
+    for start in range(0, n, 1024):  # bounded memory: n × 1024 comparisons at a time
+        a, l, s = acc[start:start + 1024, None], lat[start:start + 1024, None], siz[start:start + 1024, None]
+        no_worse = (acc[None, :] >= a) & (lat[None, :] <= l) & (siz[None, :] <= s)
+        better = (acc[None, :] > a) | (lat[None, :] < l) | (siz[None, :] < s)
+        optimal[start:start + 1024] = ~np.any(no_worse & better, axis=1)
+    return optimal
+
+
+_SORTERS = {
+    "score": lambda e: (-e.score, e.file),
+    "speedup": lambda e: (-e.speedup, e.file),
+    "accuracy": lambda e: (-e.accuracy, e.file),
+    "size": lambda e: (e.model_size_mb, e.file),
+    "latency": lambda e: (e.latency_ms_p50, e.file),
+}
+
+
+def rank(entries: list, sort: str = "score") -> list:
+    """Entries sorted by `sort` (best first), numbered from 1, Pareto-optimal ones marked."""
+    if sort not in _SORTERS:
+        raise ValueError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
+    mask = pareto_mask([e.accuracy for e in entries], [e.latency_ms_p50 for e in entries],
+                       [e.model_size_mb for e in entries])
+    for entry, optimal in zip(entries, mask):
+        entry.pareto = bool(optimal)
+    ordered = sorted(entries, key=_SORTERS[sort])
+    for number, entry in enumerate(ordered, start=1):
+        entry.rank = number
+    return ordered
+
+
+def build_leaderboard(directory: str | os.PathLike, sort: str = "score",
+                      workers: Optional[int] = None) -> Leaderboard:
+    """Load, rank and mark every submission under `directory`.
+
+    Raises:
+        FileNotFoundError: `directory` does not exist or is not a folder.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such directory")
+    if sort not in _SORTERS:
+        raise ValueError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
+    entries, invalid = load_entries(folder, workers)
+    return Leaderboard(ranked=rank(entries, sort), invalid=invalid, sort=sort)
+
+
+_COLUMNS = ("rank", "pareto", "file", "student", "model", "techniques", "accuracy", "latency_ms_p50",
+            "model_size_mb", "speedup", "compression_ratio", "accuracy_delta", "score")
+
+
+def _cells(entry: Entry) -> list[str]:
+    return [str(entry.rank), "*" if entry.pareto else "", entry.file, entry.student or "", entry.model,
+            "+".join(entry.techniques), f"{entry.accuracy:.4f}", f"{entry.latency_ms_p50:.4g}",
+            f"{entry.model_size_mb:.4g}", f"{entry.speedup:.3f}", f"{entry.compression_ratio:.2f}",
+            f"{entry.accuracy_delta:+.4f}", f"{entry.score:.3f}"]
+
+
+def render(board: Leaderboard, fmt: str = "md") -> str:
+    """The leaderboard as Markdown, CSV or JSON text."""
+    if fmt == "json":
+        return json.dumps(board.to_dict(), indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_COLUMNS)
+        writer.writerows(_cells(e) for e in board.ranked)
+        return out.getvalue()
+    if fmt != "md":
+        raise ValueError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    lines = [f"| {' | '.join(_COLUMNS)} |", "|" + "---|" * len(_COLUMNS)]
+    lines += [f"| {' | '.join(c.replace('|', '/') for c in _cells(e))} |" for e in board.ranked]
+    lines.append("")
+    lines.append(f"{len(board.ranked)} ranked by {board.sort}; * = Pareto-optimal on accuracy (up), "
+                 f"latency p50 (down) and size (down); {len(board.invalid)} skipped.")
+    if board.invalid:
+        lines += ["", "Skipped files:"]
+        lines += [f"- {bad['file']}: {bad['reason'].splitlines()[0]}" +
+                  ("".join(f"\n  {line.strip()}" for line in bad["reason"].splitlines()[1:]))
+                  for bad in board.invalid]
+    return "\n".join(lines)
