@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,16 +17,30 @@ PLACEHOLDER = re.compile(r"\{glue(:\w+)?\}|glue:text|glue:md")
 
 
 class PageSession:
-    """A browser page that records every console error and uncaught exception."""
+    """A browser page that records console errors, uncaught exceptions and outside requests.
+
+    Every request that leaves localhost is refused and recorded: the book must work offline.
+    """
 
     def __init__(self, page) -> None:
         self.page = page
         self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.route("**/*", self._local_only)
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
 
+    def _local_only(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
 
+
+@contextmanager
 def _open(browser, url: str) -> Iterator[PageSession]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     session = PageSession(context.new_page())
@@ -38,12 +53,14 @@ def _open(browser, url: str) -> Iterator[PageSession]:
 
 @pytest.fixture()
 def chapter(browser, book_url: str) -> Iterator[PageSession]:
-    yield from _open(browser, f"{book_url}/book/capstone.html")
+    with _open(browser, f"{book_url}/book/capstone.html") as session:
+        yield session
 
 
 @pytest.fixture()
 def results_page(browser, book_url: str) -> Iterator[PageSession]:
-    yield from _open(browser, f"{book_url}/book/results.html")
+    with _open(browser, f"{book_url}/book/results.html") as session:
+        yield session
 
 
 def test_mermaid_diagram_renders_to_svg(chapter: PageSession) -> None:
@@ -118,12 +135,13 @@ def test_results_page_shows_the_measured_run(results_page: PageSession) -> None:
 
 @pytest.mark.parametrize("page_name", ["intro", "capstone", "results"])
 def test_no_console_errors_and_screenshot(browser, book_url: str, page_name: str) -> None:
-    for session in _open(browser, f"{book_url}/book/{page_name}.html"):
+    with _open(browser, f"{book_url}/book/{page_name}.html") as session:
         if page_name == "capstone":
             session.page.wait_for_selector("pre.mermaid svg", timeout=20_000)
         session.page.wait_for_load_state("networkidle")
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOT_DIR / f"{page_name}.png"
-        session.page.screenshot(path=str(shot), full_page=page_name != "capstone")
+        session.page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+        assert not session.outside, f"{page_name}: requests left localhost: {session.outside}"
         assert not session.errors, f"{page_name}: browser reported errors: {session.errors}"
