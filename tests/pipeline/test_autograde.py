@@ -73,7 +73,7 @@ EDITED_TEST = "test-submission-copies"  # edited by a student who also has the a
 DELETED_TEST = "test-report-accuracy"   # deleted by a student with a correct solution
 INVALID = "invalid-json"
 # Graded also by stock sequential nbgrader, to compare with the parallel run.
-SEQUENTIAL_SUBSET = ["reference", "accuracy-percent", "improvements-without-optimized", INVALID]
+SEQUENTIAL_SUBSET = ["reference", "improvements-without-optimized", INVALID]
 
 
 def archetypes(release, source) -> dict:
