@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from tinytorch.olympics import load_submission
+from tinytorch.olympics import load_submission, submission_errors
 
 SORT_KEYS = ("score", "speedup", "accuracy", "size", "latency")
 FORMATS = ("md", "csv", "json")
@@ -114,6 +114,7 @@ def load_entries(directory: Path, workers: Optional[int] = None) -> tuple[list, 
     jobs = [(str(p), p.relative_to(directory).as_posix()) for p in submission_files(directory)]
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+        submission_errors({})  # builds both schema validators here, so forked workers inherit them
         chunks = [jobs[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = [r for part in pool.map(_load_many, chunks) for r in part]

@@ -8,14 +8,15 @@ thousands of files, so `SchemaChecker` does two things, neither of which changes
    when that package is installed;
 2. anything it does not accept goes to jsonschema (Draft 2020-12) on a copy of the schema with
    its local `$ref`s written out in place, which lists every violation about twice as fast.
+
+jsonschema itself is imported only when needed (a file the compiled check does not accept),
+and without its optional IRI format checker, whose import alone costs ~3 s of CPU.
 """
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any, Callable, Iterator, Optional
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 
 class _Cyclic(Exception):
@@ -59,6 +60,24 @@ def inline_refs(schema: dict) -> dict:
         raise ValueError(f"schema: recursive $ref {cycle} cannot be inlined") from None
 
 
+def import_jsonschema() -> Any:
+    """The jsonschema module, imported without the rfc3987_syntax package when possible.
+
+    When rfc3987_syntax is installed, jsonschema builds ~40 parsers from it at import time to
+    check the "iri" formats. The submission schema uses no "format" keyword (and formats are
+    annotations only in Draft 2020-12), so nothing here needs them.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]  # later imports by anyone else work as usual
+    return jsonschema
+
+
 def _compiled(schema: dict) -> Optional[Callable[[Any], Any]]:
     try:
         import fastjsonschema
@@ -71,13 +90,21 @@ class SchemaChecker:
     """`iter_errors(instance)` like a jsonschema validator: every violation, none for valid input."""
 
     def __init__(self, schema: dict) -> None:
-        Draft202012Validator.check_schema(schema)
-        try:
-            full_schema = inline_refs(schema)
-        except ValueError:
-            full_schema = schema
-        self.full = Draft202012Validator(full_schema)
+        self.schema = schema
         self.fast = _compiled(schema)
+        self._full: Any = None
+
+    @property
+    def full(self) -> Any:
+        """The jsonschema Draft 2020-12 validator (on the ref-inlined schema), built on first use."""
+        if self._full is None:
+            validator = import_jsonschema().Draft202012Validator
+            validator.check_schema(self.schema)
+            try:
+                self._full = validator(inline_refs(self.schema))
+            except ValueError:  # a recursive schema: keep its refs
+                self._full = validator(self.schema)
+        return self._full
 
     def accepts_fast(self, instance: Any) -> bool:
         """True when the compiled check accepts `instance` (False when unsure or unavailable)."""
@@ -89,8 +116,8 @@ class SchemaChecker:
         except Exception:  # a violation, or a value the compiled code cannot handle
             return False
 
-    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
-        """Every violation of the schema by `instance`, as jsonschema reports them."""
+    def iter_errors(self, instance: Any) -> Iterator[Any]:
+        """Every violation of the schema by `instance`, as jsonschema's ValidationErrors."""
         if self.accepts_fast(instance):
             return iter(())
         return self.full.iter_errors(instance)

@@ -1,0 +1,109 @@
+"""leaderboard: loading a folder, ranking, Pareto marks, the skipped files and the three formats."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tests.tools.submissions import make_submission, noisy_samples, write
+from tinytorch import leaderboard
+from tinytorch.leaderboard import build_leaderboard, combined_score, pareto_mask, render
+from tinytorch.olympics import MAX_SUBMISSION_BYTES
+
+# name: (optimized p50 ms, optimized accuracy, optimized size MiB); baselines are all 1.0 ms, 0.96, 0.01
+MODELS = {
+    "fast_small": (0.25, 0.95, 0.0025),    # Pareto: fastest and smallest
+    "accurate": (0.80, 0.97, 0.0100),      # Pareto: most accurate
+    "dominated": (0.90, 0.94, 0.0120),     # beaten on every axis by fast_small
+    "balanced": (0.40, 0.96, 0.0040),      # Pareto: nothing is at least as good on all three
+}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for i, (name, (p50, acc, size)) in enumerate(MODELS.items()):
+        sub = make_submission(noisy_samples(1.0, seed=i), noisy_samples(p50, seed=10 + i),
+                              accuracy=(0.96, acc), size_mb=(0.01, size), student=name, names=("fp32", name))
+        write(tmp_path / ("nested/deeper" if i % 2 else "") / f"{name}.json", sub)
+    write(tmp_path / "baseline_only.json", make_submission(noisy_samples(1.0), student="baseline_only"))
+    (tmp_path / "truncated.json").write_text(json.dumps(make_submission(noisy_samples(1.0)))[:300])
+    write(tmp_path / "old_version.json", dict(make_submission(noisy_samples(1.0)), schema_version=7))
+    with open(tmp_path / "huge.json", "wb") as big:  # sparse: cheap to create, large to stat
+        big.truncate(MAX_SUBMISSION_BYTES + 1)
+    (tmp_path / "notes.txt").write_text("not a submission and not *.json: ignored")
+    return tmp_path
+
+
+def test_valid_files_are_ranked_and_bad_ones_listed_with_reasons(folder):
+    board = build_leaderboard(folder)
+    assert sorted(e.student for e in board.ranked) == sorted([*MODELS, "baseline_only"])
+    reasons = {bad["file"]: bad["reason"] for bad in board.invalid}
+    assert set(reasons) == {"truncated.json", "old_version.json", "huge.json"}
+    assert "not valid JSON" in reasons["truncated.json"]
+    assert "schema_version" in reasons["old_version.json"]
+    assert "MiB" in reasons["huge.json"] and "limit" in reasons["huge.json"]
+    assert {e.file for e in board.ranked} >= {"nested/deeper/accurate.json", "fast_small.json"}
+
+
+def test_pareto_marks(folder):
+    marks = {e.student: e.pareto for e in build_leaderboard(folder).ranked}
+    # baseline_only (1 ms, 0.96, 0.01 MiB) is dominated by balanced (0.4 ms, 0.96, 0.004 MiB)
+    assert marks == {"fast_small": True, "accurate": True, "balanced": True, "dominated": False,
+                     "baseline_only": False}
+
+
+@pytest.mark.parametrize("sort, first, last", [
+    ("speedup", "fast_small", "baseline_only"), ("accuracy", "accurate", "dominated"),
+    ("size", "fast_small", "dominated"), ("latency", "fast_small", "baseline_only"),
+    ("score", "fast_small", "dominated"),
+])
+def test_sort_orders(folder, sort, first, last):
+    ranked = build_leaderboard(folder, sort=sort).ranked
+    assert (ranked[0].student, ranked[-1].student) == (first, last)
+    assert [e.rank for e in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_combined_score_formula():
+    assert combined_score(1.0, 1.0, 0.0) == 1.0
+    assert combined_score(2.0, 4.0, 0.0) == pytest.approx(4.0)
+    assert combined_score(2.0, 4.0, -0.01) == pytest.approx(4.0 * 0.9)
+    assert combined_score(2.0, 4.0, -0.2) == 0.0
+
+
+def test_pareto_mask_matches_brute_force():
+    rng = np.random.default_rng(1)
+    acc, lat, size = (rng.integers(0, 4, 300).astype(float) for _ in range(3))  # many ties
+    expected = [not any(acc[j] >= acc[i] and lat[j] <= lat[i] and size[j] <= size[i]
+                        and (acc[j] > acc[i] or lat[j] < lat[i] or size[j] < size[i]) for j in range(300))
+                for i in range(300)]
+    assert pareto_mask(acc, lat, size).tolist() == expected
+
+
+def test_parallel_loading_gives_the_same_board(folder, monkeypatch):
+    serial = build_leaderboard(folder, workers=1).to_dict()
+    monkeypatch.setattr(leaderboard, "PARALLEL_THRESHOLD", 1)
+    assert build_leaderboard(folder, workers=2).to_dict() == serial
+
+
+def test_formats(folder):
+    board = build_leaderboard(folder, sort="accuracy")
+    data = json.loads(render(board, "json"))
+    assert set(data) == {"ranked", "invalid"}
+    assert [r["student"] for r in data["ranked"]] == [e.student for e in board.ranked]
+    assert all(set(bad) == {"file", "reason"} for bad in data["invalid"])
+    assert all(math.isfinite(r["score"]) for r in data["ranked"])
+    rows = list(csv.DictReader(io.StringIO(render(board, "csv"))))
+    assert [r["student"] for r in rows] == [e.student for e in board.ranked]
+    assert {r["student"]: r["pareto"] for r in rows}["dominated"] == ""
+    md = render(board, "md")
+    assert sum(line.startswith("| ") for line in md.splitlines()) == len(board.ranked) + 1
+    assert "truncated.json" in md and "Pareto-optimal" in md
+
+
+def test_missing_folder():
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        build_leaderboard("/nonexistent/submissions")
