@@ -1,0 +1,73 @@
+"""plots: real PNG and SVG files with the curves drawn, for a submission and for a leaderboard."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from tests.tools.submissions import make_submission, noisy_samples, write
+from tinytorch.leaderboard import build_leaderboard
+from tinytorch.plots import plot_latency_distribution, plot_leaderboard, plot_path, plot_submission
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def has_color(path, rgb, tolerance=0.08):
+    """Whether some pixel of the PNG is close to `rgb` (0-1 floats)."""
+    pixels = imread(path)[..., :3]
+    return bool(np.any(np.all(np.abs(pixels - np.array(rgb)) < tolerance, axis=-1)))
+
+
+def check_files(paths, stems):
+    assert sorted(p.name for p in paths) == sorted(f"{s}.{ext}" for s in stems for ext in ("png", "svg"))
+    for path in paths:
+        data = path.read_bytes()
+        assert len(data) > 5000, f"{path.name} is suspiciously small ({len(data)} bytes)"
+        if path.suffix == ".png":
+            assert data.startswith(PNG_SIGNATURE)
+            height, width = imread(path).shape[:2]
+            assert width > 400 and height > 300
+        else:
+            root = ET.fromstring(data)
+            assert root.tag.endswith("svg") and len(list(root.iter())) > 50
+
+
+def test_latency_distribution_draws_both_models(measured_submission, tmp_path):
+    paths = plot_latency_distribution(measured_submission, tmp_path)
+    check_files(paths, ["latency_distribution"])
+    png = next(p for p in paths if p.suffix == ".png")
+    assert has_color(png, (0.12, 0.47, 0.71)), "no baseline (blue) curve"
+    assert has_color(png, (0.84, 0.15, 0.16)), "no optimized (red) curve"
+
+
+def test_baseline_only_submission_draws_one_curve(tmp_path):
+    paths = plot_latency_distribution(make_submission(noisy_samples(1.0)), tmp_path)
+    png = next(p for p in paths if p.suffix == ".png")
+    assert has_color(png, (0.12, 0.47, 0.71)) and not has_color(png, (0.84, 0.15, 0.16))
+
+
+def test_submission_plots_and_svg_is_reproducible(measured_submission, tmp_path):
+    first = plot_submission(measured_submission, tmp_path / "a")
+    second = plot_submission(measured_submission, tmp_path / "b")
+    check_files(first, ["latency_distribution", "accuracy_vs_latency"])
+    for a, b in zip(first, second):
+        if a.suffix == ".svg":
+            assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two identical runs"
+
+
+def test_leaderboard_plot_and_plot_path(tmp_path):
+    for i in range(12):
+        write(tmp_path / "subs" / f"s{i}.json",
+              make_submission(noisy_samples(1.0, seed=i), noisy_samples(0.2 + 0.07 * i, seed=50 + i),
+                              accuracy=(0.96, 0.90 + 0.005 * i), size_mb=(0.01, 0.002 + 0.0005 * i)))
+    (tmp_path / "subs" / "broken.json").write_text("{")
+    paths = plot_leaderboard(build_leaderboard(tmp_path / "subs"), tmp_path / "out")
+    check_files(paths, ["accuracy_vs_latency"])
+    assert sorted(plot_path(tmp_path / "subs", tmp_path / "again")) == sorted(tmp_path / "again" / p.name for p in paths)
+
+
+def test_an_empty_leaderboard_cannot_be_plotted(tmp_path):
+    with pytest.raises(ValueError, match="no valid submission"):
+        plot_leaderboard(build_leaderboard(tmp_path), tmp_path / "out")
