@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from array import array
 import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
@@ -153,7 +152,7 @@ def _check_count(value: Any, name: str, low: int) -> int:
     return int(value)
 
 
-def _timed_calls(fn: Callable[[], Any], out: array, start: int, stop: int) -> None:
+def _timed_calls(fn: Callable[[], Any], out: list, start: int, stop: int) -> None:
     """Fill out[start:stop] with the duration of one call of fn each, in nanoseconds.
 
     Kept minimal on purpose: the clock is a local, the loop body is two clock reads, the call
@@ -166,7 +165,7 @@ def _timed_calls(fn: Callable[[], Any], out: array, start: int, stop: int) -> No
         out[i] = timer() - t0
 
 
-def _timed_calls_with_bar(fn: Callable[[], Any], out: array, start: int, name: str) -> None:
+def _timed_calls_with_bar(fn: Callable[[], Any], out: list, start: int, name: str) -> None:
     """`_timed_calls` over out[start:], in chunks, with a progress bar moved between chunks."""
     from tqdm.auto import tqdm  # imported only when a bar is really shown
 
@@ -200,10 +199,11 @@ def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: in
     num_runs = _check_count(num_runs, "num_runs", 1)
     warmup_runs = _check_count(warmup_runs, "warmup_runs", 0)
 
-    # array('q') stores like a list but hands numpy its buffer without a conversion loop.
-    warm = array("q", [0]) * warmup_runs
+    # A preallocated list: storing into it is cheaper than into array('q') or a numpy array
+    # (no conversion to a C integer inside the timed loop); numpy converts it once at the end.
+    warm = [0] * warmup_runs
     _timed_calls(fn, warm, 0, warmup_runs)
-    samples = array("q", [0]) * num_runs
+    samples = [0] * num_runs
     done = 0
     if not warm:  # no warm-up to estimate from: the first timed call serves
         _timed_calls(fn, samples, 0, 1)
@@ -215,8 +215,8 @@ def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: in
     else:
         _timed_calls(fn, samples, done, num_runs)
     return BenchmarkResult(name=name,
-                           samples_ms=np.frombuffer(samples, dtype=np.int64) / _NS_PER_MS,
-                           warmup_ms=np.frombuffer(warm, dtype=np.int64) / _NS_PER_MS)
+                           samples_ms=np.array(samples, dtype=np.int64) / _NS_PER_MS,
+                           warmup_ms=np.array(warm, dtype=np.int64) / _NS_PER_MS)
 
 
 def peak_memory_bytes(fn: Callable[[], Any]) -> int:
