@@ -80,7 +80,7 @@ def pyperf_median_us() -> float:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "pyperf.json"
         subprocess.run([sys.executable, "-m", "pyperf", "timeit", "--quiet", "-p", "10", "-s", setup,
-                        "fn()", "-o", str(out)], check=True)
+                        "fn()", "-o", str(out)], check=True, stdout=subprocess.DEVNULL)
         data = json.loads(out.read_text())
     values = [v for run in data["benchmarks"][0]["runs"] for v in run.get("values", [])]
     return float(np.median(values)) * 1e6
