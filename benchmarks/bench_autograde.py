@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         par_root = _course_copy(built, base / "parallel", students, submission)
 
         start = time.perf_counter()
-        seq_failed = run_sequential(seq_root, students, [])
+        seq_failed = run_sequential(seq_root, students, [], quiet=True)
         seq_s = time.perf_counter() - start
         start = time.perf_counter()
         par_failed = run_parallel(par_root, args.jobs, students, [])

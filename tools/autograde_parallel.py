@@ -177,11 +177,13 @@ def run_parallel(course_root: Path, jobs: int, students: list[str], extra: list[
 
 
 def run_sequential(course_root: Path, students: list[str], extra: list[str],
-                   assignment: str = ASSIGNMENT_ID) -> list[str]:
-    """Stock ``nbgrader autograde`` in one process; returns the students that failed."""
+                   assignment: str = ASSIGNMENT_ID, quiet: bool = False) -> list[str]:
+    """Stock ``nbgrader autograde`` in one process; returns the students that failed.
+    ``quiet`` drops nbgrader's log instead of showing it."""
     course_root = Path(course_root).resolve()
     cmd = nbgrader_command("autograde", assignment, f"--CourseDirectory.root={course_root}", *extra)
-    subprocess.run(cmd, cwd=REPO, env=nbgrader_env())
+    sink = subprocess.DEVNULL if quiet else None
+    subprocess.run(cmd, cwd=REPO, env=nbgrader_env(), stdout=sink, stderr=sink)
     return [s for s in students if not autograded_ok(course_root, s, assignment)]
 
 
