@@ -48,6 +48,7 @@ class Entry:
     accuracy_delta: float
     speedup_significant: Optional[bool]
     score: float
+    machine: str = ""
     pareto: bool = False
     rank: int = 0
 
@@ -85,7 +86,14 @@ def entry_from_submission(submission: dict, file: str) -> Entry:
         speedup=speedup, compression_ratio=ratio, accuracy_delta=delta,
         speedup_significant=imp.get("speedup_significant"),
         score=combined_score(speedup, ratio, delta),
+        machine=machine_label(submission["system_info"]),
     )
+
+
+def machine_label(system_info: dict) -> str:
+    """A short name of the hardware and BLAS a submission was measured on."""
+    keys = ("machine", "processor", "cpu_count", "blas")
+    return " / ".join(str(system_info.get(k, "?")) for k in keys)
 
 
 def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[dict]]:
@@ -205,6 +213,10 @@ def render(board: Leaderboard, fmt: str = "md") -> str:
     lines.append("")
     lines.append(f"{len(board.ranked)} ranked by {board.sort}; * = Pareto-optimal on accuracy (up), "
                  f"latency p50 (down) and size (down); {len(board.invalid)} skipped.")
+    machines = {e.machine for e in board.ranked}
+    if len(machines) > 1:
+        lines.append(f"Note: measured on {len(machines)} different machines. Speedup, compression and score "
+                     "are ratios within one machine and compare fairly; latency and the Pareto marks do not.")
     if board.invalid:
         lines += ["", "Skipped files:"]
         lines += [f"- {bad['file']}: {bad['reason'].splitlines()[0]}" +

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.tools.submissions import make_submission, noisy_samples, write
+from tests.tools.submissions import make_submission, noisy_samples, other_machine, write
 from tinytorch import leaderboard
 from tinytorch.leaderboard import build_leaderboard, combined_score, pareto_mask, render
 from tinytorch.olympics import MAX_SUBMISSION_BYTES
@@ -107,3 +107,15 @@ def test_formats(folder):
 def test_missing_folder():
     with pytest.raises(FileNotFoundError, match="no such directory"):
         build_leaderboard("/nonexistent/submissions")
+
+
+def test_mixed_machines_are_noted(tmp_path):
+    here = make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1))
+    write(tmp_path / "here.json", here)
+    write(tmp_path / "there.json", make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1),
+                                                   system_info=other_machine(here["system_info"])))
+    board = build_leaderboard(tmp_path)
+    assert len({e.machine for e in board.ranked}) == 2
+    assert "2 different machines" in render(board, "md")
+    write(tmp_path / "there.json", here)
+    assert "different machines" not in render(build_leaderboard(tmp_path), "md")
