@@ -1,10 +1,12 @@
-"""Does `time_callable` measure what an independent tool measures, and what does it cost?
+"""Do `time_callable` and the capstone's BenchmarkReport measure what an independent tool measures?
+And what does the harness cost per timed call?
 
     python benchmarks/bench_harness.py            # time_callable against timeit (in-process)
     python benchmarks/bench_harness.py --pyperf   # also against pyperf (worker processes, ~15 s)
 
 1. Agreement. One callable, a 96×96 float64 matmul on one BLAS thread (~50–200 µs), is
-   timed by `tinytorch.perf.benchmarking.time_callable` (median of single timed calls) and
+   timed by `tinytorch.perf.benchmarking.time_callable` (median of single timed calls), by
+   `BenchmarkReport.benchmark_model` (its latency samples of a model whose forward is the call), and
    by `timeit.Timer` (number of loops from `autorange`, median of the per-loop times of its
    blocks), in alternating rounds of equal length so both see the same machine load. Note
    that a timeit block is a mean over many calls, so on a busy machine the time other
@@ -55,22 +57,49 @@ def make_workload():
     return lambda: a @ b
 
 
-def agreement_with_timeit(fn) -> tuple[float, float, float, float]:
-    """Medians in µs of time_callable and of timeit, then their means, from alternating rounds.
+def agreement_with_timeit(fn) -> dict:
+    """Per-call samples in µs from time_callable, BenchmarkReport and timeit, in alternating rounds.
 
-    Each round gives timeit one block of `number` loops (from autorange, ≥ 0.2 s) and
-    time_callable the same number of calls, so both spend equal time under the same load.
+    Each round gives timeit one block of `number` loops (from autorange, ≥ 0.2 s) and each of
+    ours the same number of calls, in a rotating order, so all spend equal time under the same load.
     """
     timer = timeit.Timer(fn)
     number, _ = timer.autorange()
-    ours, theirs = [], []
+    samples: dict = {"time_callable": [], "BenchmarkReport": [], "timeit": []}
+    steps = [
+        lambda: samples["time_callable"].extend(
+            time_callable(fn, num_runs=number, warmup_runs=5, progress=False).samples_ms * 1e3),
+        lambda: samples["BenchmarkReport"].extend(report_samples_us(fn, number)),
+        lambda: samples["timeit"].extend(np.array(timer.repeat(repeat=1, number=number)) / number * 1e6),
+    ]
     for i in range(ROUNDS):
-        steps = [lambda: ours.extend(time_callable(fn, num_runs=number, warmup_runs=5,
-                                                   progress=False).samples_ms * 1e3),
-                 lambda: theirs.extend(np.array(timer.repeat(repeat=1, number=number)) / number * 1e6)]
-        for step in (steps if i % 2 == 0 else steps[::-1]):
+        for step in steps[i % 3:] + steps[:i % 3]:
             step()
-    return float(np.median(ours)), float(np.median(theirs)), float(np.mean(ours)), float(np.mean(theirs))
+    return {name: np.array(values) for name, values in samples.items()}
+
+
+class MatmulModel:
+    """The workload as a model, so the capstone's BenchmarkReport can measure it."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def forward(self, x):
+        self.fn()
+        return x
+
+    def parameters(self) -> list:
+        return []
+
+
+def report_samples_us(fn, num_runs: int) -> list:
+    """Single-call latencies in µs that BenchmarkReport.benchmark_model measures for `fn`."""
+    from tinytorch.olympics import BenchmarkReport
+
+    X, y = np.zeros((32, 10), dtype=np.float32), np.zeros(32, dtype=np.int64)
+    report = BenchmarkReport("matmul")
+    report.benchmark_model(MatmulModel(fn), X, y, num_runs=num_runs, warmup_runs=5, progress=False)
+    return [s * 1e3 for s in report.latency_samples_ms]
 
 
 def pyperf_median_us() -> float:
@@ -116,15 +145,19 @@ def overhead_ratio() -> tuple[float, float, float, float]:
 def main(argv: list[str]) -> int:
     failed = False
     fn = make_workload()
-    ours, theirs, ours_mean, theirs_mean = agreement_with_timeit(fn)
-    ratio = ours / theirs
-    verdict = "PASS" if abs(ratio - 1.0) <= AGREEMENT_TOLERANCE else "FAIL"
-    failed |= verdict == "FAIL"
+    samples = agreement_with_timeit(fn)
+    reference = float(np.median(samples["timeit"]))
+    ours = float(np.median(samples["time_callable"]))
     print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"{MATRIX}×{MATRIX} matmul: time_callable median {ours:.2f} µs, timeit median {theirs:.2f} µs, "
-          f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict}")
-    print(f"{MATRIX}×{MATRIX} matmul: means {ours_mean:.2f} µs and {theirs_mean:.2f} µs, "
-          f"ratio {ours_mean / theirs_mean:.3f} (information: a mean keeps the time lost to other processes)")
+    for name in ("time_callable", "BenchmarkReport"):
+        median = float(np.median(samples[name]))
+        ratio = median / reference
+        verdict = "PASS" if abs(ratio - 1.0) <= AGREEMENT_TOLERANCE else "FAIL"
+        failed |= verdict == "FAIL"
+        print(f"{MATRIX}×{MATRIX} matmul: {name} median {median:.2f} µs, timeit median {reference:.2f} µs, "
+              f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict}")
+        print(f"{'':>17}means {np.mean(samples[name]):.2f} µs and {np.mean(samples['timeit']):.2f} µs "
+              "(information: a mean keeps the time lost to other processes)")
     if "--pyperf" in argv:
         ref = pyperf_median_us()
         print(f"{MATRIX}×{MATRIX} matmul: pyperf median {ref:.2f} µs (worker processes), "
