@@ -1218,7 +1218,7 @@ def run_workflow(out_path: str | os.PathLike = "build/results/submission.json", 
     for name, (model, _) in variants.items():
         reports[name] = BenchmarkReport(name)
         reports[name].benchmark_model(model, X_te, y_te, num_runs=num_runs, progress=progress)
-    log(format_table({r.model_name: r.metrics for r in reports.values()}))
+    log("every model measured:\n" + format_table({r.model_name: r.metrics for r in reports.values()}))
     if "int8" in variants:
         submission = generate_submission(reports["baseline"], reports["int8"], student_name=student_name,
                                          techniques_applied=variants["int8"][1])
