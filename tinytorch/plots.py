@@ -105,6 +105,7 @@ def plot_tradeoff(entries: Sequence[Entry], out_dir: str | os.PathLike, stem: st
         for e in entries:
             ax.annotate(e.model, (e.latency_ms_p50, e.accuracy), xytext=(4, 4), textcoords="offset points",
                         fontsize=7)
+    ax.margins(x=0.15, y=0.08)  # room for the labels of the outermost points
     ax.set_xlabel("latency p50 (ms, lower is better)")
     ax.set_ylabel("accuracy (higher is better)")
     ax.set_title(f"{title} (marker area ∝ model size)")

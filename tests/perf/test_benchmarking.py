@@ -28,6 +28,7 @@ class ColdStart:
         spin(self.cold_ms if self.calls <= self.cold_calls else self.ms)
 
 
+@pytest.mark.timing
 def test_warmup_keeps_cold_calls_out_and_median_is_the_known_cost():
     # Other processes on a shared machine can only lengthen a busy-wait (preemption), never
     # shorten it; so a few attempts are allowed and the closest median is judged. A harness

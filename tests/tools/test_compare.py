@@ -18,6 +18,7 @@ def busy_submission(cost_ms: float) -> dict:
     return generate_submission(measured_report(f"busy_{cost_ms}ms", cost_ms, runs=30))
 
 
+@pytest.mark.timing
 def test_the_gate_passes_a_rerun_and_fails_a_2x_slowdown():
     reruns_passed = slowdowns_failed = 0
     for _ in range(REPEATS):
