@@ -65,6 +65,10 @@ MISTAKES = {
     "improvements-without-optimized": ("validator", [
         lit("if has_improvements and not has_optimized:", "if False:")],
         {"test-validator-structure"}),
+    # Not in issue 4's list, but the isolation it promises: a part left undone costs only its own test.
+    "forward-not-done": ("simple-mlp", [
+        lit("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")],
+        {"test-simple-mlp"}),
 }
 # A loop at the top of this solution cell: the cell times out, so what it defines never exists.
 LOOP_CELL = "generate-submission"
