@@ -126,9 +126,14 @@ def collect_system_info() -> dict:
 
 def _as_arrays(model: Any, X_test: Any, y_test: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check a model and a test set, and return X as float32 (n, features) and y as int labels."""
-    if not callable(getattr(model, "forward", None)):
-        raise ValueError(f"model: expected an object with a .forward(x) method, got {type(model).__name__}")
-    X = np.asarray(X_test.data if isinstance(X_test, Tensor) else X_test, dtype=np.float32)
+    for method in ("forward", "parameters"):
+        if not callable(getattr(model, method, None)):
+            raise ValueError(f"model: expected an object with .forward(x) and .parameters() methods, "
+                             f"got {type(model).__name__} without .{method}")
+    try:
+        X = np.asarray(X_test.data if isinstance(X_test, Tensor) else X_test, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"X_test: expected numbers, a Tensor or array of shape (samples, features): {error}") from None
     y = np.asarray(y_test.data if isinstance(y_test, Tensor) else y_test)
     if X.ndim != 2:
         raise ValueError(f"X_test: expected a 2-D array (samples, features), got shape {X.shape}")
@@ -136,10 +141,9 @@ def _as_arrays(model: Any, X_test: Any, y_test: Any) -> tuple[np.ndarray, np.nda
         raise ValueError("X_test: the test set is empty; at least one sample is needed")
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(f"y_test: expected {len(X)} integer labels (one per row of X_test), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.mod(y, 1) == 0):
-            raise ValueError("y_test: expected integer class labels")
-        y = y.astype(np.int64)
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
+        raise ValueError(f"y_test: expected integer class labels, got {y.dtype} values such as {y[0]!r}")
+    y = y.astype(np.int64, copy=False)
     return X, y
 
 
@@ -184,8 +188,6 @@ class BenchmarkReport:
                                  ("batch_size", batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
-        # TODO: time single-sample inference and a batch, then fill self.metrics,
-        #       self.latency_samples_ms and self.measurement (see the table above).
         one = Tensor(X[:1])
         batch = Tensor(X[:batch_size])
         latency = time_callable(lambda: model.forward(one), num_runs=num_runs,
@@ -401,6 +403,12 @@ def schema_errors(submission: Any) -> list:
     for error in sorted(_schema_validator().iter_errors(submission), key=lambda e: list(map(str, e.absolute_path))):
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
         messages.append(f"{json_path(error.absolute_path)}: {message}")
+    stamp = submission.get("timestamp") if isinstance(submission, dict) else None
+    if isinstance(stamp, str) and not any(m.startswith("timestamp:") for m in messages):
+        try:
+            _dt.datetime.fromisoformat(stamp)
+        except ValueError:  # the pattern admits month 13 or hour 99; the calendar does not
+            messages.append(f"timestamp: {stamp!r} is not a real date and time")
     return messages
 
 
@@ -415,14 +423,19 @@ def lookup(submission: Any, *path: Any) -> Any:
 
 
 def is_number(value: Any) -> bool:
-    """True for int and float values, False for bools and everything else."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """True for finite int and float values; False for bools, NaN, ±inf, ints beyond float range, and the rest."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows any number of digits)
+        return False
 
 
 def non_finite_paths(node: Any, path: tuple = ()) -> list:
-    """Paths of every NaN or infinite float anywhere inside `node`."""
-    if isinstance(node, float):
-        return [] if math.isfinite(node) else [json_path(path)]
+    """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [] if is_number(node) else [json_path(path)]
     if isinstance(node, dict):
         return [p for k, v in node.items() for p in non_finite_paths(v, path + (k,))]
     if isinstance(node, list):
@@ -440,7 +453,8 @@ def submission_errors(submission: Any) -> list:
     errors = schema_errors(submission)
     if not isinstance(submission, dict):
         return errors
-    errors += [f"{path}: must be a finite number, not NaN or infinity" for path in non_finite_paths(submission)]
+    errors += [f"{path}: must be a finite number (not NaN, infinity or beyond float range)"
+               for path in non_finite_paths(submission)]
     has_optimized, has_improvements = "optimized" in submission, "improvements" in submission
     if has_improvements and not has_optimized:
         errors.append("improvements: present without an optimized model")
@@ -448,18 +462,19 @@ def submission_errors(submission: Any) -> list:
         errors.append("improvements: missing, but an optimized model is present")
     for model in ("baseline", "optimized"):
         p50, p90, p99 = (lookup(submission, model, "metrics", f"latency_ms_{q}") for q in ("p50", "p90", "p99"))
-        if all(is_number(v) for v in (p50, p90, p99)) and not p50 <= p90 <= p99:
-            errors.append(f"{model}.metrics: latency percentiles must satisfy p50 ≤ p90 ≤ p99, "
-                          f"got {p50}, {p90}, {p99}")
+        for low, high, q_low, q_high in ((p50, p90, "p50", "p90"), (p90, p99, "p90", "p99")):
+            if is_number(low) and is_number(high) and low > high:
+                errors.append(f"{model}.metrics.latency_ms_{q_high}: {high} is below "
+                              f"{model}.metrics.latency_ms_{q_low} = {low} (percentiles must not decrease)")
     if has_optimized and has_improvements:
         def metric(model: str, key: str) -> Any:
             return lookup(submission, model, "metrics", key)
 
         checks = (
             ("speedup", metric("baseline", "latency_ms_mean"), metric("optimized", "latency_ms_mean"),
-             "baseline / optimized latency_ms_mean"),
+             "baseline.metrics.latency_ms_mean / optimized.metrics.latency_ms_mean"),
             ("compression_ratio", metric("baseline", "model_size_mb"), metric("optimized", "model_size_mb"),
-             "baseline / optimized model_size_mb"),
+             "baseline.metrics.model_size_mb / optimized.metrics.model_size_mb"),
         )
         for key, num, den, meaning in checks:
             stated = lookup(submission, "improvements", key)
@@ -469,8 +484,8 @@ def submission_errors(submission: Any) -> list:
         b_acc, o_acc = metric("baseline", "accuracy"), metric("optimized", "accuracy")
         delta = lookup(submission, "improvements", "accuracy_delta")
         if is_number(b_acc) and is_number(o_acc) and is_number(delta) and abs(delta - (o_acc - b_acc)) > 1e-6:
-            errors.append(f"improvements.accuracy_delta: {delta} does not match optimized − baseline "
-                          f"accuracy = {o_acc - b_acc:.6g}")
+            errors.append(f"improvements.accuracy_delta: {delta} does not match optimized.metrics.accuracy − "
+                          f"baseline.metrics.accuracy = {o_acc - b_acc:.6g}")
     return errors
 
 
@@ -518,6 +533,10 @@ def read_submission_file(filepath: str | os.PathLike) -> Any:
                                   "limit for a submission file")
     try:
         return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
+    except OSError as error:
+        raise SubmissionFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except RecursionError:
+        raise SubmissionFileError(f"{path}: nested too deeply to be a submission") from None
     except UnicodeDecodeError as error:
         raise SubmissionFileError(f"{path}: not UTF-8 text ({error.reason})") from None
     except json.JSONDecodeError as error:
@@ -533,7 +552,8 @@ def upgrade_submission(submission: Any) -> Any:
     Version 1 had no raw latency samples and no significance fields. The samples become empty
     lists, and significance is judged by range overlap, the only test the stored numbers allow.
     """
-    if not isinstance(submission, dict) or submission.get("schema_version", 1) != 1:
+    version = submission.get("schema_version") if isinstance(submission, dict) else None
+    if type(version) is not int or version != 1:  # missing, 1.0 or true are errors, not version 1
         return submission
     upgraded = copy.deepcopy(submission)
     upgraded["schema_version"] = SUBMISSION_SCHEMA_VERSION
@@ -544,8 +564,8 @@ def upgrade_submission(submission: Any) -> Any:
     if isinstance(imp, dict) and isinstance(lookup(base, "metrics"), dict) and isinstance(lookup(opt, "metrics"), dict):
         try:
             imp.update(speedup_significance(base, opt))
-        except (KeyError, TypeError):
-            pass  # broken metrics: leave it to the validator to say what is wrong
+        except (KeyError, TypeError, ValueError, OverflowError):
+            pass  # broken metrics or samples: leave it to the validator to say what is wrong
     return upgraded
 
 

@@ -4,8 +4,8 @@
     python tools/export.py --check    # exit 1 when the committed file is stale
 
 The source is a jupytext percent file: cells start with a `# %%` line. A cell whose first line
-is `#| export` goes to the package, in order, with the solution markers removed (the package
-carries the reference solution; the student release carries stubs).
+is `#| export` goes to the package, in order, with the solution markers and the `# TODO:` hints
+for students removed (the package carries the reference solution; the release carries stubs).
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ TARGET = ROOT / "tinytorch" / "olympics.py"
 CELL_START = re.compile(r"^# %%")
 EXPORT_TAG = "#| export"
 MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+# A student hint: a `# TODO:` comment and the indented comment lines continuing it.
+HINT_START = re.compile(r"^\s*# TODO:")
+HINT_CONTINUED = re.compile(r"^\s*#\s{2,}\S")
 
 
 def cells(text: str) -> list[list[str]]:
@@ -34,13 +37,23 @@ def cells(text: str) -> list[list[str]]:
     return found
 
 
+def without_hints(lines: list[str]) -> list[str]:
+    """`lines` without student hints, which mean nothing in the package."""
+    kept, in_hint = [], False
+    for line in lines:
+        in_hint = bool(HINT_START.match(line) or (in_hint and HINT_CONTINUED.match(line)))
+        if not in_hint:
+            kept.append(line)
+    return kept
+
+
 def exported_code(text: str) -> str:
     """The package module built from the exported cells of `text`."""
     blocks = []
     for cell in cells(text):
         if not cell or cell[0].strip() != EXPORT_TAG:
             continue
-        body = [line for line in cell[1:] if not MARKER.match(line)]
+        body = [line for line in without_hints(cell[1:]) if not MARKER.match(line)]
         blocks.append("\n".join(body).strip("\n"))
     if not blocks:
         raise SystemExit(f"{SOURCE}: no cell starts with '{EXPORT_TAG}'")

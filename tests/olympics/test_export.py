@@ -19,11 +19,13 @@ def test_committed_export_is_fresh():
 def test_export_keeps_only_tagged_cells_and_drops_markers():
     source = (
         "# %% [markdown]\n# # Title\n"
-        "# %%\n#| export\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+        "# %%\n#| export\ndef f():\n    # TODO: return one\n    #       (the number)\n    # kept\n"
+        "    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
         "# %%\ndef test_f():\n    assert f() == 1\n"
     )
     code = export.exported_code(source)
-    assert "def f():\n    return 1" in code
+    assert "def f():\n    # kept\n    return 1" in code
+    assert "TODO" not in code and "the number" not in code
     assert "SOLUTION" not in code and "test_f" not in code and "Title" not in code
     assert code.startswith("# Generated from")
 

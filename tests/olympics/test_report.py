@@ -95,6 +95,11 @@ def test_int8_model_is_four_times_smaller(small_test_set):
     assert int8["parameter_count"] == base["parameter_count"]
 
 
+class NoParameters:
+    def forward(self, x):
+        return x
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda r, X, y: r.benchmark_model(object(), X, y), "model"),
     (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y[:-1]), "y_test"),
@@ -102,6 +107,10 @@ def test_int8_model_is_four_times_smaller(small_test_set):
     (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, num_runs=0), "num_runs"),
     (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, warmup_runs=-1), "warmup_runs"),
     (lambda r, X, y: r.benchmark_model(SimpleMLP(), X[0], y), "X_test"),
+    (lambda r, X, y: r.benchmark_model(SimpleMLP(), [["a"] * 64] * len(y), y), "X_test"),
+    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, ["cat"] * len(y)), "y_test"),
+    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y + 0.5), "y_test"),
+    (lambda r, X, y: r.benchmark_model(NoParameters(), X, y), "parameters"),
 ])
 def test_bad_input_says_what_was_expected(small_test_set, call, message):
     X, y = small_test_set

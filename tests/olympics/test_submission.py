@@ -1,6 +1,7 @@
 """generate_submission, save_submission and load_submission."""
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -97,6 +98,23 @@ def test_unreadable_files(tmp_path, content, message):
     assert "bad.json" in str(info.value)
 
 
+def test_deeply_nested_json_is_a_file_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SubmissionFileError, match="nested too deeply"):
+        load_submission(path)
+
+
+def test_unreadable_file_is_a_file_error(tmp_path, monkeypatch, valid_submission_factory):
+    path = Path(save_submission(valid_submission_factory(), tmp_path / "locked.json"))
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(SubmissionFileError, match="locked.json: cannot be read"):
+        load_submission(path)
+
+
 def test_missing_and_oversized_files(tmp_path):
     with pytest.raises(SubmissionFileError, match="no such file"):
         load_submission(tmp_path / "absent.json")
@@ -111,6 +129,19 @@ def test_wrong_schema_version_is_named(tmp_path, valid_submission_factory):
     sub = valid_submission_factory()
     sub["schema_version"] = 3
     path = tmp_path / "future.json"
+    path.write_text(json.dumps(sub))
+    with pytest.raises(SubmissionValidationError, match="schema_version"):
+        load_submission(path)
+
+
+@pytest.mark.parametrize("version", [None, True, 1.0, "1"])
+def test_only_a_real_version_1_is_upgraded(tmp_path, valid_submission_factory, version):
+    sub = valid_submission_factory()
+    if version is None:
+        del sub["schema_version"]
+    else:
+        sub["schema_version"] = version
+    path = tmp_path / "odd.json"
     path.write_text(json.dumps(sub))
     with pytest.raises(SubmissionValidationError, match="schema_version"):
         load_submission(path)
