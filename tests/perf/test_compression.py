@@ -114,6 +114,17 @@ def test_structured_prune_shapes_and_equivalence():
     assert model[0].weight.shape == (8, 6)  # original untouched
 
 
+@pytest.mark.parametrize("ratio", [0.99, 0.999])
+def test_structured_prune_keeps_at_least_one_neuron_per_layer(ratio):
+    model = MLP(seed=0)  # hidden width 32: round(0.99 * 32) would be all 32 neurons
+    smaller = structured_prune(model, ratio)
+    strongest = int(np.argmax(np.linalg.norm(model.fc1.weight.data, axis=0)))
+    assert smaller.fc1.weight.shape == (64, 1) and smaller.fc2.weight.shape == (1, 10)
+    np.testing.assert_array_equal(smaller.fc1.weight.data[:, 0], model.fc1.weight.data[:, strongest])
+    x = np.random.default_rng(0).standard_normal((2, 64)).astype(np.float32)
+    assert smaller.forward(x).shape == (2, 10)
+
+
 def test_structured_prune_removes_only_the_weakest_neurons():
     model = Sequential(Linear(8, 6, seed=0), ReLU(), Linear(6, 4, seed=1))
     # Neurons 0, 2, 5 get the smallest incoming norms and no outgoing weights: removing them

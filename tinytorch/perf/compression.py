@@ -61,7 +61,8 @@ def structured_prune(model: Any, ratio: float) -> Any:
     For consecutive Linear layers whose shapes chain (out of layer k == in of layer k+1), the
     output columns of layer k with the smallest L2 norm are dropped, with the matching input
     rows of layer k+1. The last layer keeps all its outputs. The new layers are physically
-    smaller dense Linear layers.
+    smaller dense Linear layers. At most width - 1 neurons are removed from a layer, so at least
+    one always survives: a 0-width layer would cut the output off from the input.
     """
     ratio = _check_fraction(ratio, "ratio")
     check_model(model)
@@ -72,7 +73,7 @@ def structured_prune(model: Any, ratio: float) -> Any:
         w, nxt = weights[k], weights[k + 1]
         if w.shape[1] != nxt.shape[0]:
             continue  # not a chain: removing neurons here would break the next layer's input
-        drop = int(round(ratio * w.shape[1]))
+        drop = min(int(round(ratio * w.shape[1])), w.shape[1] - 1)
         keep = np.sort(np.argsort(np.linalg.norm(w, axis=0), kind="stable")[drop:])
         weights[k], weights[k + 1] = w[:, keep], nxt[keep, :]
         if biases[k] is not None:
