@@ -88,8 +88,9 @@ def _prepare(worker: Worker, course_root: Path, main_db: Path) -> None:
     copy_gradebook(main_db, worker.db_path)
 
 
-def _worker_command(worker: Worker, course_root: Path, assignment: str,
-                    extra: list[str]) -> list[str]:
+def worker_command(worker: Worker, course_root: Path, assignment: str,
+                   extra: list[str]) -> list[str]:
+    """The stock ``nbgrader autograde`` argv of one worker: its shard and its gradebook copy."""
     return nbgrader_command(
         "autograde", assignment,
         f"--CourseDirectory.root={Path(course_root).resolve()}",
@@ -144,9 +145,28 @@ def autograded_ok(course_root: Path, student: str, assignment: str = ASSIGNMENT_
     return (Path(course_root) / "autograded" / student / assignment / f"{NOTEBOOK_ID}.ipynb").is_file()
 
 
+def plan(students: list[str], jobs: int, work: Path) -> list[Worker]:
+    """The shard plan: one worker per non-empty shard of ``students``, in folders under ``work``."""
+    return [Worker(k, s, Path(work) / str(k)) for k, s in enumerate(shard(students, jobs))]
+
+
+def launch(commands: list[list[str]], logs: list[Path]) -> None:
+    """Run the worker commands at once, each logging to its own file, and wait for all."""
+    procs = []
+    for cmd, log_path in zip(commands, logs):
+        log = log_path.open("w")
+        procs.append((subprocess.Popen(cmd, cwd=REPO, env=nbgrader_env(), stdout=log,
+                                       stderr=subprocess.STDOUT), log))
+    for proc, log in procs:
+        proc.wait()
+        log.close()
+
+
 def run_parallel(course_root: Path, jobs: int, students: list[str], extra: list[str],
                  assignment: str = ASSIGNMENT_ID) -> list[str]:
-    """Grade ``students`` in ``jobs`` processes and merge; returns the students that failed."""
+    """Grade ``students`` in ``jobs`` processes and merge; returns the students that failed.
+    Any ``jobs`` >= 1 takes this path: a worker grades exactly the students linked into its
+    shard, so which students are graded never depends on how many processes there are."""
     course_root = Path(course_root).resolve()
     main_db = course_root / "gradebook.db"
     if not main_db.is_file():
@@ -154,31 +174,25 @@ def run_parallel(course_root: Path, jobs: int, students: list[str], extra: list[
     work_base = course_root / "build" / "autograde"
     work_base.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=work_base))
-    workers = [Worker(k, s, work / str(k)) for k, s in enumerate(shard(students, jobs))]
+    workers = plan(students, jobs, work)
     for worker in workers:
         _prepare(worker, course_root, main_db)
-    procs = []
-    for worker in workers:
-        log = worker.log_path.open("w")
-        procs.append((subprocess.Popen(_worker_command(worker, course_root, assignment, extra),
-                                       cwd=REPO, env=nbgrader_env(), stdout=log,
-                                       stderr=subprocess.STDOUT), log))
-    for proc, log in procs:
-        proc.wait()
-        log.close()
+    launch([worker_command(w, course_root, assignment, extra) for w in workers],
+           [w.log_path for w in workers])
     main_url = f"sqlite:///{main_db}"
     for worker in workers:
         merge_submissions(f"sqlite:///{worker.db_path}", main_url, assignment, worker.students)
     for worker in workers:  # the logs stay, for the instructor
         shutil.rmtree(worker.folder)
-    print(f"autograde: {len(students)} submission(s) in {len(workers)} processes; "
+    print(f"autograde: {len(students)} submission(s) in {len(workers)} process(es); "
           f"nbgrader logs in {work}")
     return [s for s in students if not autograded_ok(course_root, s, assignment)]
 
 
 def run_sequential(course_root: Path, students: list[str], extra: list[str],
                    assignment: str = ASSIGNMENT_ID, quiet: bool = False) -> list[str]:
-    """Stock ``nbgrader autograde`` in one process; returns the students that failed.
+    """Stock ``nbgrader autograde`` of every submission in one process (the reference that
+    parallel grading must equal); returns those of ``students`` that failed.
     ``quiet`` drops nbgrader's log instead of showing it."""
     course_root = Path(course_root).resolve()
     cmd = nbgrader_command("autograde", assignment, f"--CourseDirectory.root={course_root}", *extra)
@@ -198,9 +212,6 @@ def autograde(course_root: Path = REPO, jobs: int = 2, students: list[str] | Non
     options = (["--force"] if force else []) + list(extra or [])
     if not chosen:
         return []
-    if jobs <= 1 or len(chosen) == 1:
-        return run_sequential(course_root, chosen,
-                              options + ([f"--student={chosen[0]}"] if students else []))
     return run_parallel(course_root, jobs, chosen, options)
 
 
