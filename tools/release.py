@@ -9,6 +9,8 @@ jupytext's own metadata is dropped, and the notebook is written with sorted keys
 from an unchanged source gives the same file and a test can detect a stale release.
 
 Usage: ``python tools/release.py [--source PY] [--course-root DIR] [--out IPYNB]``.
+Exit code 0 when the release is written, 1 when nbgrader fails to generate it, 2 on usage errors
+or an unreadable source (missing file, duplicate grade ids).
 """
 from __future__ import annotations
 
@@ -119,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = build_release(args.source, args.course_root, args.out)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
+    except (FileNotFoundError, ValueError) as err:  # the input cannot be read or is malformed
+        print(f"release: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:  # nbgrader refused to build it
         print(f"release: {err}", file=sys.stderr)
         return 1
     print(f"release: wrote {out}")
