@@ -16,14 +16,20 @@ SCREENSHOT_DIR = ROOT / "build" / "book-screenshots"
 PLACEHOLDER = re.compile(r"\{glue(:\w+)?\}|glue:text|glue:md")
 
 
+# What a page of the book may load: the local server, or the built book itself on disk.
+LOCAL_PREFIXES = ("http://127.0.0.1:", "data:", "blob:")
+
+
 class PageSession:
     """A browser page that records console errors, uncaught exceptions and outside requests.
 
-    Every request that leaves localhost is refused and recorded: the book must work offline.
+    Every request that does not start with one of `allowed` is refused and recorded: the book
+    must work offline.
     """
 
-    def __init__(self, page) -> None:
+    def __init__(self, page, allowed: tuple[str, ...] = LOCAL_PREFIXES) -> None:
         self.page = page
+        self.allowed = allowed
         self.errors: list[str] = []
         self.outside: list[str] = []
         page.route("**/*", self._local_only)
@@ -33,7 +39,7 @@ class PageSession:
 
     def _local_only(self, route) -> None:
         url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+        if url.startswith(self.allowed):
             route.continue_()
         else:
             self.outside.append(url)
@@ -41,9 +47,9 @@ class PageSession:
 
 
 @contextmanager
-def _open(browser, url: str) -> Iterator[PageSession]:
+def _open(browser, url: str, allowed: tuple[str, ...] = LOCAL_PREFIXES) -> Iterator[PageSession]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    session = PageSession(context.new_page())
+    session = PageSession(context.new_page(), allowed)
     session.page.goto(url, wait_until="load")
     try:
         yield session
@@ -145,3 +151,27 @@ def test_no_console_errors_and_screenshot(browser, book_url: str, page_name: str
         assert shot.stat().st_size > 10_000
         assert not session.outside, f"{page_name}: requests left localhost: {session.outside}"
         assert not session.errors, f"{page_name}: browser reported errors: {session.errors}"
+
+
+def test_book_opened_from_disk_works_offline(browser, built_book: Path) -> None:
+    """A person opens _build/html/index.html straight from disk (file://), with no network.
+
+    The front page must lead to the chapter, and the chapter's diagram must render to SVG
+    with no console error and no request leaving the book's own folder.
+    """
+    root = built_book.resolve().as_uri() + "/"
+    with _open(browser, root + "index.html", allowed=(root, "data:", "blob:")) as session:
+        page = session.page
+        # index.html only redirects to the front page.
+        page.wait_for_url("**/book/intro.html", timeout=10_000)
+        page.wait_for_load_state("load")
+        page.locator("a[href$='capstone.html']").first.click()
+        page.wait_for_url("**/book/capstone.html", timeout=10_000)
+        page.wait_for_load_state("load")
+        svg = page.wait_for_selector("pre.mermaid svg", timeout=20_000)
+        box = svg.bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50, f"diagram SVG too small: {box}"
+        assert "generate_submission" in page.inner_text("pre.mermaid")
+        page.wait_for_timeout(500)  # let late console messages arrive
+        assert not session.outside, f"requests left the book's folder: {session.outside}"
+        assert not session.errors, f"browser reported errors on file://: {session.errors}"
