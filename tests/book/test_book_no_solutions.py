@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,13 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # Lines too generic to identify a solution (`return x`, `pass`, brackets) are not checked.
 MIN_CHARS = 12
 GENERIC = re.compile(r"^(return\b.{0,12}|pass|else:|try:|\)|\]|\}|break|continue)$")
+# Files whose markup hides the text: tags are stripped before searching.
+MARKUP = {".html", ".htm", ".xhtml", ".svg", ".xml"}
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace as one space, so line breaks and indentation do not hide a match."""
+    return re.sub(r"\s+", " ", text)
 
 
 def solution_lines(source: str) -> list[str]:
@@ -25,7 +33,7 @@ def solution_lines(source: str) -> list[str]:
             inside = False
         elif inside and len(line) >= MIN_CHARS and not line.startswith("#") \
                 and not GENERIC.match(line):
-            lines.append(line)
+            lines.append(collapse(line))
     if inside:
         raise ValueError(f"{SOURCE}: a {BEGIN} region is never closed")
     return lines
@@ -34,7 +42,43 @@ def solution_lines(source: str) -> list[str]:
 def page_text(path: Path) -> str:
     """An HTML page as text: tags removed, entities decoded, whitespace collapsed."""
     text = re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))
-    return re.sub(r"\s+", " ", html.unescape(text))
+    return collapse(html.unescape(text))
+
+
+def json_strings(node: object) -> list[str]:
+    """Every string inside a parsed JSON document (a notebook's cell sources and outputs)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in json_strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in json_strings(value)]
+    return []
+
+
+def file_text(path: Path) -> str | None:
+    """The searchable text of any file of the built book; None for a binary file.
+
+    Markup pages lose their tags; JSON (notebooks, .json) is searched as the strings it holds,
+    with escapes decoded; every other text file (sources, .md, .txt, .js, .css) as it is.
+    """
+    data = path.read_bytes()
+    if b"\0" in data:
+        return None
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    suffix = path.suffix.lower()
+    if suffix in MARKUP:
+        return page_text(path)
+    text = html.unescape(raw)
+    if suffix in {".ipynb", ".json"}:
+        try:
+            text += "\n" + "".join(json_strings(json.loads(raw)))
+        except json.JSONDecodeError:
+            pass  # searched as plain text
+    return collapse(text)
 
 
 def test_solution_regions_found() -> None:
@@ -51,14 +95,34 @@ def test_helper_finds_a_planted_solution_line(tmp_path: Path) -> None:
     assert secret in page_text(page)
 
 
+def test_helper_finds_a_planted_line_in_a_notebook_and_a_source(tmp_path: Path) -> None:
+    secret = 'errors.append(f"{key}: does not match")'
+    notebook = tmp_path / "page.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"source": ["x = 1\n", f"    {secret}\n"]}]}))
+    source = tmp_path / "page.md"
+    source.write_text(f"```python\n{secret}\n```\n")
+    binary = tmp_path / "font.woff2"
+    binary.write_bytes(b"\0\1" + secret.encode())
+    assert secret in file_text(notebook)
+    assert secret in file_text(source)
+    assert file_text(binary) is None
+
+
 def test_no_solution_line_in_built_book(built_book: Path) -> None:
     lines = set(solution_lines(SOURCE.read_text(encoding="utf-8")))
-    pages = sorted(built_book.rglob("*.html"))
-    assert pages, f"no HTML pages under {built_book}"
-    leaks = {}
-    for page in pages:
-        text = page_text(page)
+    files = sorted(p for p in built_book.rglob("*") if p.is_file())
+    scanned, leaks = set(), {}
+    for path in files:
+        text = file_text(path)
+        if text is None:
+            continue
+        name = str(path.relative_to(built_book))
+        scanned.add(name)
         found = sorted(line for line in lines if line in text)
         if found:
-            leaks[str(page.relative_to(built_book))] = found[:5]
+            leaks[name] = found[:5]
+    # The pages, their sources and notebooks, and the search index were all read.
+    for expected in ("book/capstone.html", "_sources/book/capstone.md",
+                     "_sources/book/capstone.ipynb", "searchindex.js"):
+        assert expected in scanned, f"{expected} was not scanned (scanned {len(scanned)} files)"
     assert not leaks, f"solution lines in the built book: {leaks}"
