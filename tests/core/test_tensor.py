@@ -113,3 +113,12 @@ def test_log_softmax_is_stable_for_huge_logits():
     out = Tensor(np.array([[1000.0, 0.0], [-1000.0, 1000.0]])).log_softmax()
     assert np.all(np.isfinite(out.data))
     np.testing.assert_allclose(np.exp(out.data).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+def test_relu_keeps_the_input_dtype_and_values(dtype):
+    a = np.array([[-3, 0, 2], [5, -1, 7]], dtype=dtype)
+    out = Tensor(a).relu()
+    assert out.dtype == dtype and not out.requires_grad
+    np.testing.assert_array_equal(out.data, [[0, 0, 2], [5, 0, 7]])
+    np.testing.assert_array_equal(a, [[-3, 0, 2], [5, -1, 7]])  # the input is not modified
