@@ -41,6 +41,17 @@ def _threshold(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error).split(": ", 1)[-1]) from None
 
 
+def _alpha(text: str) -> float:
+    """A significance level: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 < value < 1.0:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1 (e.g. 0.05), got {text!r}")
+    return value
+
+
 def _load(command: str, path: str) -> Optional[dict]:
     """The validated submission at `path`, or None after printing why it cannot be used."""
     from tinytorch.olympics import load_submission
@@ -221,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default: 10%%)")
     compare.add_argument("--no-gate", dest="fail_above", action="store_const", const=None,
                          help="only report; never exit 1")
-    compare.add_argument("--alpha", type=float, default=0.05,
-                         help="significance level of the latency test (default: %(default)s)")
+    compare.add_argument("--alpha", type=_alpha, default=0.05,
+                         help="significance level of the latency test, strictly between 0 and 1 "
+                              "(default: %(default)s)")
     compare.add_argument("--allow-cross-machine", action="store_true",
                          help="judge timing metrics even when the submissions come from different machines")
 

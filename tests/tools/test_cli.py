@@ -120,6 +120,21 @@ def test_compare_usage_errors(files):
     assert forced.returncode == 2 and "has no optimized model" in forced.stderr
 
 
+@pytest.mark.parametrize("alpha", ["0", "1", "-0.05", "1.5", "nan", "inf", "five"])
+def test_compare_refuses_an_alpha_outside_0_1(alpha):
+    parser = build_parser()
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["olympics", "compare", "a.json", "b.json", "--alpha", alpha])
+    assert exit_info.value.code == 2
+
+
+def test_compare_alpha_usage_error_through_the_cli(files):
+    result = tinytorch("compare", files["base"], files["rerun"], "--alpha", "1.5")
+    assert result.returncode == 2 and "--alpha" in result.stderr and "between 0 and 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tinytorch("compare", files["base"], files["rerun"], "--alpha", "0.01").returncode == 0
+
+
 def test_leaderboard(files, tmp_path):
     result = tinytorch("leaderboard", files["base"].parent, "--format", "json", "--sort", "speedup")
     assert result.returncode == 0, result.stderr
