@@ -229,7 +229,8 @@ def _significance_line(sig: dict) -> str:
 def gate_line(c: Comparison) -> str:
     """One line saying what the gate decided and why."""
     if c.fail_above is None:
-        return "gate: off (no --fail-above given)"
+        # Only --no-gate (fail_above=None) turns the gate off: without --fail-above it gates at 10%.
+        return "gate: off (--no-gate: report only, never exit 1)"
     limit = f"{c.fail_above * 100:g}%"
     if c.gate_undecidable:
         return (f"gate: cannot judge {c.metric} across different machines (pass --allow-cross-machine "

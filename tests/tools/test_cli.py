@@ -87,7 +87,9 @@ def test_compare_gate(files):
     slow = tinytorch("compare", files["base"], files["slow"], "--fail-above", "10%")
     assert slow.returncode == 1 and "REGRESSION" in slow.stdout
     report_only = tinytorch("compare", files["base"], files["slow"], "--no-gate")
-    assert report_only.returncode == 0 and "gate: off" in report_only.stdout
+    assert report_only.returncode == 0 and "gate: off (--no-gate" in report_only.stdout
+    default = tinytorch("compare", files["base"], files["slow"])  # no --fail-above: the 10% default gates
+    assert default.returncode == 1 and "gate: off" not in default.stdout and "beyond 10%" in default.stdout
     size = tinytorch("compare", files["base"], files["slow"], "--metric", "model_size_mb")
     assert size.returncode == 0
 
