@@ -186,3 +186,55 @@ def test_run_writes_the_submission_and_its_plots(tmp_path):
         for ext in ("png", "svg"):
             assert (out.parent / f"{name}.{ext}").stat().st_size > 5000
     assert tinytorch("run", "--num-runs", "0").returncode == 2
+
+
+@pytest.fixture(scope="module")
+def too_deep(tmp_path_factory):
+    path = tmp_path_factory.mktemp("deep") / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    return path
+
+
+def test_validate_reports_a_too_deeply_nested_file(too_deep):
+    result = tinytorch("validate", too_deep)
+    assert result.returncode == 1
+    assert "deep.json" in result.stdout and "nested too deeply" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_compare_refuses_a_too_deeply_nested_file(files, too_deep):
+    result = tinytorch("compare", files["base"], too_deep)
+    assert result.returncode == 2
+    assert "deep.json" in result.stderr and "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def unreadable(files, monkeypatch):
+    """A submission file whose read fails with a permission error (tests may run as root, for whom
+    chmod 000 changes nothing, so the read itself is made to fail; the CLI then runs in-process)."""
+    target = files["rerun"]
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    return target
+
+
+def test_validate_reports_an_unreadable_file(files, unreadable, capsys):
+    from tinytorch.cli import main
+    assert main(["olympics", "validate", str(files["base"]), str(unreadable)]) == 1
+    out = capsys.readouterr().out
+    assert f"{unreadable}: valid" not in out and f"{files['base']}: valid" in out
+    assert "rerun.json" in out and "cannot be read (Permission denied)" in out
+
+
+def test_compare_refuses_an_unreadable_file(files, unreadable, capsys):
+    from tinytorch.cli import main
+    assert main(["olympics", "compare", str(files["base"]), str(unreadable)]) == 2
+    err = capsys.readouterr().err
+    assert "rerun.json" in err and "cannot be read (Permission denied)" in err
