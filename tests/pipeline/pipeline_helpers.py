@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import re
 from pathlib import Path
 
@@ -39,9 +40,49 @@ def notebook_text(nb) -> str:
     return "\n".join(cell.source for cell in nb.cells)
 
 
-def distinctive(lines: set[str], *texts: str) -> set[str]:
-    """The lines that occur in none of ``texts``: finding one elsewhere is a real leak."""
-    return {line for line in lines if not any(line in text for text in texts)}
+MARKERS = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN: END_HIDDEN}
+
+
+def outside_region_lines(nb) -> set[str]:
+    """Stripped lines of ``nb`` that lie outside every solution and hidden-test region (markers
+    excluded): the only region lines a student may legitimately be shown."""
+    outside, depth = set(), 0
+    for cell in nb.cells:
+        for line in cell.source.split("\n"):
+            if any(begin in line for begin in MARKERS):
+                depth += 1
+            elif any(end in line for end in MARKERS.values()):
+                depth = max(0, depth - 1)
+            elif depth == 0:
+                outside.add(line.strip())
+        depth = 0  # a region never spans cells
+    return outside
+
+
+def leaked_lines(region: set[str], allowed: set[str], text: str) -> list[str]:
+    """The lines of ``region`` that ``text`` shows though they are not ``allowed`` lines: found
+    as a line of ``text``, or anywhere inside it unless some allowed line contains it (a region
+    line such as ``return True`` is also a fragment of visible lines, and that is no leak)."""
+    shown = {line.strip() for line in text.split("\n")}
+    allowed_text = "\n".join(allowed)
+    return sorted(line for line in region - allowed
+                  if line in shown or (line not in allowed_text and line in text))
+
+
+def notebook_strings(path: Path) -> str:
+    """Every string of a notebook file (sources, metadata, outputs), decoded from JSON and
+    joined, so a leak is found wherever it hides and however JSON escapes it."""
+    def walk(node):
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield key
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+    return "\n".join(walk(json.loads(Path(path).read_text(encoding="utf-8"))))
 
 
 def cell_by_id(nb, grade_id: str):
