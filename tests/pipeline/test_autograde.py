@@ -5,6 +5,7 @@ A second, stock sequential run over part of the batch must give identical gradeb
 from __future__ import annotations
 
 import copy
+import csv
 import re
 import shutil
 import subprocess
@@ -243,6 +244,24 @@ def test_feedback_of_untouched_release_has_no_solution(batch, built_course):
     leaks = leaked_lines(solutions, outside_region_lines(source),
                          html_text(_feedback(batch.root, "untouched")))
     assert not leaks, f"feedback shows solution code: {leaks}"
+
+
+def test_make_grades_writes_every_total_and_cell_score(batch, tmp_path):
+    """`make grades` is stock `nbgrader export` with tools.grades; run on the batch's gradebook,
+    its CSV holds every student's total and per-test scores as the archetype table says."""
+    dest = tmp_path / "grades.csv"
+    subprocess.run(nbgrader_command("export", "--exporter=tools.grades.CellScoresExportPlugin",
+                                    f"--to={dest}", f"--CourseDirectory.root={batch.root}"),
+                   cwd=REPO, env=nbgrader_env(), check=True, capture_output=True)
+    with dest.open(newline="") as fh:
+        rows = {row["student_id"]: row for row in csv.DictReader(fh)}
+    assert set(rows) == set(batch.expected)
+    for student, lost in batch.expected.items():
+        row = rows[student]
+        expected = {cell: (0.0 if cell in lost else pts) for cell, pts in batch.points.items()}
+        assert {cell: float(row[cell]) for cell in batch.points} == expected, student
+        assert float(row["score"]) == float(row["raw_score"]) == sum(expected.values()), student
+        assert row["assignment"] == ASSIGNMENT_ID and float(row["max_score"]) == 100.0
 
 
 def test_feedback_names_the_failed_hidden_test_and_why(batch, built_course):
