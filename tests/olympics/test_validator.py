@@ -8,18 +8,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tests.tools.submissions import paths
 from tinytorch.olympics import SubmissionValidationError, submission_errors, validate_submission_schema
-
-
-def paths(node, prefix=()):
-    """Every path into a nested JSON value."""
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node[:3]):
-            yield from paths(value, prefix + (i,))
 
 
 def dotted(path):

@@ -79,3 +79,14 @@ def other_machine(system_info: dict) -> dict:
     info = copy.deepcopy(system_info)
     info.update(processor="arm64", machine="arm64", cpu_count=8, blas="accelerate", platform="macOS-14-arm64")
     return info
+
+
+def paths(node, prefix: tuple = ()):
+    """Every path into a nested JSON value (the first three items of each list)."""
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            yield from paths(value, prefix + (index,))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
-from tests.tools.submissions import make_submission, noisy_samples
+from tests.tools.submissions import make_submission, noisy_samples, paths
 from tinytorch.olympics import load_schema
 from tinytorch.schema_check import SchemaChecker, inline_refs
 
@@ -21,16 +21,6 @@ VALUES = st.one_of(
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     st.sampled_from(["2026-11-28T20:00:00Z", "2026-11-28T20:00:00+00:00\n", 1.0, 0.0, 2, 3]),
 )
-
-
-def paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node[:3]):
-            yield from paths(value, prefix + (index,))
 
 
 ALL_PATHS = [p for p in paths(TEMPLATE) if p]
