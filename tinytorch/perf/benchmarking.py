@@ -307,10 +307,10 @@ class Benchmark:
         baseline = next(iter(self.results)) if baseline is None else baseline
         if baseline not in self.results:
             raise ValueError(f"baseline: expected one of {list(self.results)}, got {baseline!r}")
-        return format_comparison(self.results, baseline)
+        return format_results(self.results, baseline)
 
 
-def format_comparison(results: Mapping[str, BenchmarkResult], baseline: str) -> str:
+def format_results(results: Mapping[str, BenchmarkResult], baseline: str) -> str:
     """Rows of name, median, 95% CI of the median and speedup (baseline median / median)."""
     width = max(8, *(len(n) for n in results))
     base = results[baseline].median
@@ -326,4 +326,4 @@ def format_comparison(results: Mapping[str, BenchmarkResult], baseline: str) -> 
 
 
 __all__ = ["BenchmarkResult", "time_callable", "peak_memory_bytes", "Benchmark",
-                          "format_comparison"]
+           "format_results"]
