@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from tinytorch.olympics import load_submission
+    from tinytorch.olympics import SubmissionFileError, SubmissionValidationError, load_submission
     missing, invalid = [], 0
     for name in args.files:
         if not Path(name).is_file():
@@ -86,9 +86,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             load_submission(name)
             print(f"{name}: valid")
-        except ValueError as error:
+        except (SubmissionFileError, SubmissionValidationError) as error:
             invalid += 1
-            print(f"{name}: INVALID\n  {str(error).removeprefix(name + ': ')}".replace("\n  -", "\n    -"))
+            print(f"{name}: INVALID\n  {error.reason}".replace("\n  -", "\n    -"))
     if missing:
         return USAGE
     return NO if invalid else OK

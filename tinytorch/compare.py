@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
-from tinytorch.olympics import METRIC_KEYS, speedup_significance
+from tinytorch.olympics import METRIC_KEYS, format_number, speedup_significance
 
 #: Metrics where a larger value is better; for every other metric smaller is better.
 HIGHER_IS_BETTER = frozenset({"accuracy", "throughput_samples_per_sec", "batch_throughput_samples_per_sec"})
@@ -175,14 +175,6 @@ def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
     return comparison
 
 
-def _num(value: Optional[float]) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.4g}"
-
-
 def _pct(value: Optional[float]) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
@@ -203,7 +195,7 @@ def format_report(c: Comparison) -> str:
     for r in c.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         mark = "  <- gated" if r.name == c.metric and c.fail_above is not None else ""
-        lines.append(f"{r.name:<34}{_num(r.base):>12}{_num(r.new):>12}{ratio:>10}{_pct(r.change):>9}  "
+        lines.append(f"{r.name:<34}{format_number(r.base):>12}{format_number(r.new):>12}{ratio:>10}{_pct(r.change):>9}  "
                      f"{_verdict(r)}{mark}")
     lines += ["", _significance_line(c.significance)]
     lines += [f"note: {n}" for n in c.notes]

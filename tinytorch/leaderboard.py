@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from tinytorch.olympics import load_submission, submission_errors
+from tinytorch.olympics import SubmissionFileError, SubmissionValidationError, load_submission, submission_errors
 
 SORT_KEYS = ("score", "speedup", "accuracy", "size", "latency")
 FORMATS = ("md", "csv", "json")
@@ -100,12 +100,9 @@ def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[dict]
     """(entry, None) for a valid file, (None, {"file", "reason"}) otherwise. Never raises on bad input."""
     try:
         return entry_from_submission(load_submission(path), relative), None
-    # SubmissionFileError and SubmissionValidationError are ValueErrors; JSON nested too deeply
-    # for the parser is a RecursionError. Any of them skips this file, never the whole run.
-    except (ValueError, OSError, RecursionError) as error:
-        reason = str(error)
-        prefix = f"{path}: "
-        return None, {"file": relative, "reason": reason[len(prefix):] if reason.startswith(prefix) else reason}
+    # An unreadable or invalid file skips this file, never the whole run.
+    except (SubmissionFileError, SubmissionValidationError) as error:
+        return None, {"file": relative, "reason": error.reason}
 
 
 def _load_many(jobs: list) -> list:

@@ -34,7 +34,7 @@ from tinytorch.perf.statistics import intervals_overlap, mann_whitney_u
 
 try:  # the optimizations are optional: without them the baseline workflow still runs
     from tinytorch.perf.compression import (
-        magnitude_prune, measure_sparsity, pruning_masks, structured_prune, to_sparse,
+        magnitude_prune, pruning_masks, structured_prune, to_sparse,
     )
     from tinytorch.perf.quantization import quantize_model
     OPTIMIZATIONS_AVAILABLE = True
@@ -211,7 +211,6 @@ class BenchmarkReport:
         self.latency_samples_ms = [float(s) for s in latency.samples_ms]
         self.measurement = {"num_runs": int(num_runs), "warmup_runs": int(warmup_runs),
                             "batch_size": int(batch.shape[0])}
-        self.system_info = collect_system_info()
         self.timestamp = utc_timestamp()
         return self.metrics
 
@@ -254,12 +253,13 @@ def format_table(rows: dict, keys: tuple = METRIC_KEYS) -> str:
     width = max(12, *(len(n) for n in names))
     lines = [f"{'metric':<34}" + "".join(f"{n:>{width + 2}}" for n in names)]
     for key in keys:
-        cells = "".join(f"{_fmt(rows[n].get(key)):>{width + 2}}" for n in names)
+        cells = "".join(f"{format_number(rows[n].get(key)):>{width + 2}}" for n in names)
         lines.append(f"{key:<34}{cells}")
     return "\n".join(lines)
 
 
-def _fmt(value: Any) -> str:
+def format_number(value: Any) -> str:
+    """A metric for a table: ints with thousands separators, floats to 4 significant digits, None as '-'."""
     if value is None:
         return "-"
     if isinstance(value, int):
@@ -363,17 +363,28 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
 
 
 class SubmissionValidationError(ValueError):
-    """A submission breaks the schema or a cross-field rule. `.errors` lists every violation."""
+    """A submission breaks the schema or a cross-field rule.
+
+    `.errors` lists every violation; `.source` names the file (or is None); `.reason` is the
+    message without the file name.
+    """
 
     def __init__(self, errors: list, source: Optional[str] = None) -> None:
-        self.errors = list(errors)
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}invalid submission ({len(self.errors)} problem"
-                         f"{'s' if len(self.errors) != 1 else ''}):\n  - " + "\n  - ".join(self.errors))
+        self.errors, self.source = list(errors), source
+        self.reason = (f"invalid submission ({len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}):"
+                       "\n  - " + "\n  - ".join(self.errors))
+        super().__init__(f"{source}: {self.reason}" if source else self.reason)
 
 
 class SubmissionFileError(ValueError):
-    """A submission file cannot be read at all: missing, too large, or not JSON."""
+    """A submission file cannot be read at all: missing, too large, not JSON, or absurdly nested.
+
+    `.source` names the file; `.reason` says what is wrong with it.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source, self.reason = source, reason
+        super().__init__(f"{source}: {reason}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -397,8 +408,27 @@ def json_path(parts: Any) -> str:
     return out or "submission"
 
 
+MAX_NESTING = 16  # a submission nests 4 levels; deeper is not a submission, and slows every check
+
+
+def nesting_depth(node: Any) -> int:
+    """How many levels of lists and dicts `node` has (a number or string has 0)."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def schema_errors(submission: Any) -> list:
     """Every JSON Schema violation of `submission`, as 'path: message' strings."""
+    too_deep = [f"{key}: nested more than {MAX_NESTING} levels deep" for key, value in
+                (submission.items() if isinstance(submission, dict) else [("submission", submission)])
+                if nesting_depth(value) > MAX_NESTING]
+    if too_deep:  # no schema check: its messages would print the whole monster
+        return too_deep
     messages = []
     for error in sorted(_schema_validator().iter_errors(submission), key=lambda e: list(map(str, e.absolute_path))):
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
@@ -432,15 +462,18 @@ def is_number(value: Any) -> bool:
         return False
 
 
-def non_finite_paths(node: Any, path: tuple = ()) -> list:
+def non_finite_paths(node: Any) -> list:
     """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
-    if isinstance(node, (int, float)) and not isinstance(node, bool):
-        return [] if is_number(node) else [json_path(path)]
-    if isinstance(node, dict):
-        return [p for k, v in node.items() for p in non_finite_paths(v, path + (k,))]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in non_finite_paths(v, path + (i,))]
-    return []
+    found, stack = [], [(node, ())]
+    while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not is_number(value):
+            found.append(json_path(path))
+    return found
 
 
 def relatively_close(a: Any, b: Any, tolerance: float = 1e-3) -> bool:
@@ -525,25 +558,31 @@ def _reject_constant(name: str) -> None:
 def read_submission_file(filepath: str | os.PathLike) -> Any:
     """The parsed JSON of a submission file, unvalidated; SubmissionFileError when unreadable."""
     path = Path(filepath)
-    if not path.is_file():
-        raise SubmissionFileError(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:
-        raise SubmissionFileError(f"{path}: {size / MIB:.1f} MiB is over the {MAX_SUBMISSION_BYTES / MIB:.0f} MiB "
-                                  "limit for a submission file")
+    source = str(filepath)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
+        if not path.is_file():
+            raise SubmissionFileError(source, "no such file")
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise SubmissionFileError(source, f"{size / MIB:.1f} MiB is over the {MAX_SUBMISSION_BYTES / MIB:.0f} "
+                                              "MiB limit for a submission file")
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
     except OSError as error:
-        raise SubmissionFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise SubmissionFileError(source, f"cannot be read ({error.strerror or error})") from None
     except RecursionError:
-        raise SubmissionFileError(f"{path}: nested too deeply to be a submission") from None
+        raise SubmissionFileError(source, "nested too deeply to be a submission") from None
     except UnicodeDecodeError as error:
-        raise SubmissionFileError(f"{path}: not UTF-8 text ({error.reason})") from None
+        raise SubmissionFileError(source, f"not UTF-8 text ({error.reason})") from None
     except json.JSONDecodeError as error:
-        raise SubmissionFileError(f"{path}: not valid JSON: {error.msg} at line {error.lineno}, "
-                                  f"column {error.colno}") from None
+        raise SubmissionFileError(source, f"not valid JSON: {error.msg} at line {error.lineno}, "
+                                          f"column {error.colno}") from None
+    except SubmissionFileError:
+        raise
     except ValueError as error:
-        raise SubmissionFileError(f"{path}: {error}") from None
+        raise SubmissionFileError(source, str(error)) from None
+    if nesting_depth(data) > MAX_NESTING:
+        raise SubmissionFileError(source, f"nested more than {MAX_NESTING} levels deep: not a submission")
+    return data
 
 
 def upgrade_submission(submission: Any) -> Any:

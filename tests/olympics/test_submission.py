@@ -98,11 +98,13 @@ def test_unreadable_files(tmp_path, content, message):
     assert "bad.json" in str(info.value)
 
 
-def test_deeply_nested_json_is_a_file_error(tmp_path):
+@pytest.mark.parametrize("depth, message", [(100_000, "nested too deeply"), (900, "nested more than")])
+def test_deeply_nested_json_is_a_file_error(tmp_path, depth, message):
     path = tmp_path / "deep.json"
-    path.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(SubmissionFileError, match="nested too deeply"):
+    path.write_text('{"student_name": ' + "[" * depth + "]" * depth + "}")
+    with pytest.raises(SubmissionFileError, match=message) as info:
         load_submission(path)
+    assert info.value.source == str(path) and message in info.value.reason
 
 
 def test_unreadable_file_is_a_file_error(tmp_path, monkeypatch, valid_submission_factory):

@@ -9,14 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.tools.submissions import paths
-from tinytorch.olympics import SubmissionValidationError, submission_errors, validate_submission_schema
+from tinytorch.olympics import (
+    SubmissionValidationError, json_path, submission_errors, validate_submission_schema,
+)
 
 
-def dotted(path):
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "submission"
+def test_json_path_format():
+    assert json_path(("baseline", "latency_samples_ms", 3)) == "baseline.latency_samples_ms[3]"
+    assert json_path(()) == "submission"
+
+
+dotted = json_path  # the paths errors are expected to name, in the format pinned above
 
 
 REPLACEMENTS = st.sampled_from([
@@ -100,6 +103,16 @@ def test_every_violation_is_listed(valid_submission_factory):
     errors = submission_errors(sub)
     for field in ("baseline.metrics.accuracy", "optimized.metrics.latency_ms_std", "student_name"):
         assert any(e.startswith(field) for e in errors), (field, errors)
+
+
+def test_deep_nesting_is_reported_not_a_crash(valid_submission_factory):
+    sub = valid_submission_factory()
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    sub["student_name"] = deep
+    errors = submission_errors(sub)
+    assert any(e.startswith("student_name") for e in errors)
 
 
 def test_validator_works_under_python_O(tmp_path, valid_submission_factory):
