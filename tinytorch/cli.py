@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import tinytorch
+
+if TYPE_CHECKING:
+    from tinytorch.leaderboard import Leaderboard
 
 OK, NO, USAGE = 0, 1, 2
 EXIT_CODES = "exit codes: 0 success; 1 the answer is no ({}); 2 usage error or unreadable input."
@@ -60,6 +63,12 @@ def _load(command: str, path: str) -> Optional[dict]:
     except ValueError as error:  # SubmissionFileError, SubmissionValidationError
         _error(command, str(error))
         return None
+
+
+def _report_skipped(board: Leaderboard) -> None:
+    """One line on stderr per file a leaderboard skipped, with the first line of its reason."""
+    for bad in board.invalid:
+        print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -122,8 +131,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return USAGE
     print(render(board, args.format))
     if args.format != "md":  # md lists skipped files itself; keep csv/json output machine-readable
-        for bad in board.invalid:
-            print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
+        _report_skipped(board)
     if not board.ranked:
         _error("leaderboard", f"no valid submission under {args.dir} ({len(board.invalid)} file(s) skipped)")
         return NO
@@ -136,8 +144,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     source = Path(args.source)
     if source.is_dir():
         board = build_leaderboard(source)
-        for bad in board.invalid:
-            print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
+        _report_skipped(board)
         if not board.ranked:
             _error("plot", f"no valid submission under {source}")
             return NO

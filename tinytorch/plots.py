@@ -18,8 +18,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from tinytorch.leaderboard import Entry, Leaderboard, build_leaderboard, pareto_mask, rank
-from tinytorch.olympics import load_submission
+from tinytorch.leaderboard import Entry, Leaderboard, pareto_mask, rank
 
 FORMATS = ("png", "svg")
 LATENCY_STEM = "latency_distribution"
@@ -141,10 +140,3 @@ def plot_leaderboard(board: Leaderboard, out_dir: str | os.PathLike) -> list[Pat
         raise ValueError("no valid submission to plot")
     return plot_tradeoff(board.ranked, out_dir, title=f"Leaderboard: {len(board.ranked)} submissions")
 
-
-def plot_path(path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
-    """Plots for a submission file, or for the leaderboard of a folder of submissions."""
-    source = Path(path)
-    if source.is_dir():
-        return plot_leaderboard(build_leaderboard(source), out_dir)
-    return plot_submission(load_submission(source), out_dir)
