@@ -161,10 +161,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_log_mlflow(args: argparse.Namespace) -> int:
     from tinytorch.mlflow_export import MlflowUnavailable, log_submission
-    if _load("log-mlflow", args.submission) is None:
+    submission = _load("log-mlflow", args.submission)
+    if submission is None:
         return USAGE
     try:
-        runs = log_submission(args.submission, tracking_uri=args.tracking_uri, experiment=args.experiment)
+        runs = log_submission(submission, args.submission, tracking_uri=args.tracking_uri, experiment=args.experiment)
     except MlflowUnavailable as error:
         _error("log-mlflow", str(error))
         return USAGE

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlparse
 
-from tinytorch.olympics import load_submission
-
 DEFAULT_EXPERIMENT = "tinytorch-olympics"
 INSTALL_HINT = "mlflow is not installed; install the optional extra with: pip install -e .[mlflow]"
 
@@ -79,17 +77,17 @@ def run_metrics(submission: dict, role: str) -> dict:
     return metrics
 
 
-def log_submission(path: str | os.PathLike, tracking_uri: Optional[str] = None,
+def log_submission(submission: dict, path: str | os.PathLike, tracking_uri: Optional[str] = None,
                    experiment: str = DEFAULT_EXPERIMENT) -> dict:
-    """Log the submission at `path` to MLflow; return {role: run_id}.
+    """Log a submission to MLflow; return {role: run_id}.
 
     Args:
-        path: a submission file (validated with `olympics.load_submission` first).
+        submission: the submission as returned by `olympics.load_submission(path)` (validated).
+        path: the file it was loaded from, logged as the runs' artifact.
         tracking_uri: where to log, e.g. `sqlite:///mlflow.db` or `http://host:5000`;
             None uses MLflow's own default (MLFLOW_TRACKING_URI or its built-in store).
         experiment: the experiment name, created when missing.
     """
-    submission = load_submission(path)
     import_mlflow()
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient

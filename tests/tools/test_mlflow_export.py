@@ -10,6 +10,7 @@ import pytest
 
 from tests.tools.submissions import write
 from tinytorch.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
+from tinytorch.olympics import load_submission
 
 
 
@@ -18,7 +19,7 @@ def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, m
     path = write(tmp_path / "submission.json", measured_submission)
     uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
     (tmp_path / "store").mkdir()
-    run_ids = log_submission(path, tracking_uri=uri, experiment="capstone-test")
+    run_ids = log_submission(load_submission(path), path, tracking_uri=uri, experiment="capstone-test")
     assert set(run_ids) == {"baseline", "optimized"}
 
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
@@ -44,7 +45,7 @@ def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, m
     assert (tmp_path / "store" / "mlartifacts").is_dir(), "artifacts belong beside the store"
     assert not (tmp_path / "mlruns").exists(), "nothing may land in the current folder"
 
-    again = log_submission(path, tracking_uri=uri, experiment="capstone-test")
+    again = log_submission(load_submission(path), path, tracking_uri=uri, experiment="capstone-test")
     assert len(client.search_runs([experiment.experiment_id])) == 4 and again != run_ids
 
 
