@@ -14,13 +14,14 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "src" / "20_capstone" / "20_capstone.py"
-TARGET = ROOT / "tinytorch" / "olympics.py"
+if __package__ in (None, ""):  # run as a script: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.course import BEGIN_SOLUTION, END_SOLUTION, EXPORT_TAG, REPO, SOURCE_PY, is_marker  # noqa: E402
+
+TARGET = REPO / "tinytorch" / "olympics.py"
 
 CELL_START = re.compile(r"^# %%")
-EXPORT_TAG = "#| export"
-MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 # A student hint: a `# TODO:` comment and the indented comment lines continuing it.
 HINT_START = re.compile(r"^\s*# TODO:")
 HINT_CONTINUED = re.compile(r"^\s*#\s{2,}\S")
@@ -53,11 +54,11 @@ def exported_code(text: str) -> str:
     for cell in cells(text):
         if not cell or cell[0].strip() != EXPORT_TAG:
             continue
-        body = [line for line in without_hints(cell[1:]) if not MARKER.match(line)]
+        body = [line for line in without_hints(cell[1:]) if not is_marker(line, BEGIN_SOLUTION, END_SOLUTION)]
         blocks.append("\n".join(body).strip("\n"))
     if not blocks:
-        raise SystemExit(f"{SOURCE}: no cell starts with '{EXPORT_TAG}'")
-    header = (f"# Generated from {SOURCE.relative_to(ROOT)} by tools/export.py; do not edit.\n"
+        raise SystemExit(f"{SOURCE_PY}: no cell starts with '{EXPORT_TAG}'")
+    header = (f"# Generated from {SOURCE_PY.relative_to(REPO)} by tools/export.py; do not edit.\n"
               "# Change the source and run `make export`.\n")
     return header + "\n\n\n".join(blocks) + "\n"
 
@@ -66,15 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when the committed export is stale")
     args = parser.parse_args(argv)
-    code = exported_code(SOURCE.read_text(encoding="utf-8"))
+    code = exported_code(SOURCE_PY.read_text(encoding="utf-8"))
     if args.check:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != code:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run `make export`", file=sys.stderr)
+            print(f"{TARGET.relative_to(REPO)} is stale: run `make export`", file=sys.stderr)
             return 1
         return 0
     TARGET.write_text(code, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    print(f"wrote {TARGET.relative_to(REPO)}")
     return 0
 
 

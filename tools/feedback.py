@@ -22,6 +22,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List
 
+from tools.course import BEGIN_HIDDEN, END_HIDDEN, is_marker, regions
+
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # A quoted source line in an IPython/Python traceback: optional "--->" arrow, a line number, code.
 CONTEXT_LINE = re.compile(r"^\s*(?:-*>\s*)?(\d+)(?:\s(.*))?$")
@@ -40,20 +42,11 @@ def _meaningful(line: str) -> bool:
     return any(ch.isalnum() for ch in line)
 
 
-def hidden_lines(source: str, begin: str = "BEGIN HIDDEN TESTS",
-                 end: str = "END HIDDEN TESTS") -> set[str]:
+def hidden_lines(source: str, begin: str = BEGIN_HIDDEN, end: str = END_HIDDEN) -> set[str]:
     """The stripped, meaningful lines of every hidden-test region of ``source`` (markers included)."""
-    found: set[str] = set()
-    inside = False
-    for raw in source.splitlines():
-        line = raw.strip()
-        if begin in line:
-            inside = True
-        if inside and _meaningful(line):
-            found.add(line)
-        if end in line:
-            inside = False
-    return found
+    markers = [line for line in source.splitlines() if is_marker(line, begin, end)]
+    inside = [line for region in regions(source, begin, end) for line in region]
+    return {line.strip() for line in markers + inside if _meaningful(line)}
 
 
 def _quotes_hidden(lines: Iterable[str], hidden: set[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+from tools.course import BEGIN_SOLUTION, END_SOLUTION, is_marker
 
 
 def nbgrader_meta(cell) -> dict:
@@ -16,7 +16,7 @@ def nbgrader_meta(cell) -> dict:
 def without_solution_markers(source: str) -> str:
     """``source`` with the solution marker lines removed (what a perfect student writes)."""
     return "\n".join(line for line in source.split("\n")
-                     if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
+                     if not is_marker(line, BEGIN_SOLUTION, END_SOLUTION))
 
 
 def reference_submission(release, source_nb):

@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable
 
 from tools.course import (  # noqa: E402
     ASSIGNMENT_ID,
+    EXPORT_TAG,
     RELEASE_NOTEBOOK,
     REPO,
     SOURCE_PY,
@@ -36,7 +37,6 @@ from tools.course import (  # noqa: E402
 )
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-EXPORT_MARKER = "#| export"
 # Cell metadata worth keeping; everything else (jupytext's layout hints) is build noise.
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 
@@ -54,7 +54,7 @@ def _cell_id(cell: nbformat.NotebookNode, index: int, taken: set[str]) -> str:
 def _drop_export_marker(source: str) -> str:
     """The package-export tag means nothing to a student; leave it out of the notebook."""
     lines = source.split("\n")
-    if lines and lines[0].strip() == EXPORT_MARKER:
+    if lines and lines[0].strip() == EXPORT_TAG:
         lines = lines[1:]
     return "\n".join(lines)
 

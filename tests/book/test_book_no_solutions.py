@@ -6,10 +6,8 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tools.course import BEGIN_SOLUTION as BEGIN, END_SOLUTION as END, SOURCE_PY as SOURCE, regions
 
-SOURCE = ROOT / "src" / "20_capstone" / "20_capstone.py"
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # Lines too generic to identify a solution (`return x`, `pass`, brackets) are not checked.
 MIN_CHARS = 12
 GENERIC = re.compile(r"^(return\b.{0,12}|pass|else:|try:|\)|\]|\}|break|continue)$")
@@ -24,19 +22,13 @@ def collapse(text: str) -> str:
 
 def solution_lines(source: str) -> list[str]:
     """Distinctive, stripped lines inside the BEGIN/END SOLUTION regions of the source."""
-    lines, inside = [], False
-    for raw in source.splitlines():
-        line = raw.strip()
-        if line.startswith(BEGIN):
-            inside = True
-        elif line.startswith(END):
-            inside = False
-        elif inside and len(line) >= MIN_CHARS and not line.startswith("#") \
-                and not GENERIC.match(line):
-            lines.append(collapse(line))
-    if inside:
-        raise ValueError(f"{SOURCE}: a {BEGIN} region is never closed")
-    return lines
+    try:
+        found = regions(source, BEGIN, END)
+    except ValueError as err:
+        raise ValueError(f"{SOURCE}: {err}") from err
+    lines = (line.strip() for region in found for line in region)
+    return [collapse(line) for line in lines
+            if len(line) >= MIN_CHARS and not line.startswith("#") and not GENERIC.match(line)]
 
 
 def page_text(path: Path) -> str:

@@ -10,23 +10,10 @@ from pathlib import Path
 
 import nbformat
 
-from tools.reference import BEGIN_SOLUTION, END_SOLUTION, nbgrader_meta, reference_submission  # noqa: F401
-
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-def regions(source: str, begin: str, end: str) -> list[list[str]]:
-    """The lines strictly between each ``begin``/``end`` marker pair of ``source``."""
-    found, current = [], None
-    for line in source.split("\n"):
-        if begin in line:
-            current = []
-        elif end in line:
-            found.append(current)
-            current = None
-        elif current is not None:
-            current.append(line)
-    return found
+# The markers and the region parser are re-exported for the tests, which import them from here.
+from tools.course import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401
+                          partition, regions)
+from tools.reference import nbgrader_meta, reference_submission  # noqa: F401
 
 
 def region_lines(nb, begin: str, end: str) -> set[str]:
@@ -40,22 +27,14 @@ def notebook_text(nb) -> str:
     return "\n".join(cell.source for cell in nb.cells)
 
 
-MARKERS = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN: END_HIDDEN}
-
-
 def outside_region_lines(nb) -> set[str]:
     """Stripped lines of ``nb`` that lie outside every solution and hidden-test region (markers
     excluded): the only region lines a student may legitimately be shown."""
-    outside, depth = set(), 0
-    for cell in nb.cells:
-        for line in cell.source.split("\n"):
-            if any(begin in line for begin in MARKERS):
-                depth += 1
-            elif any(end in line for end in MARKERS.values()):
-                depth = max(0, depth - 1)
-            elif depth == 0:
-                outside.add(line.strip())
-        depth = 0  # a region never spans cells
+    outside = set()
+    for cell in nb.cells:  # a region never spans cells
+        lines, _ = partition(cell.source, BEGIN_SOLUTION, END_SOLUTION)
+        lines, _ = partition("\n".join(lines), BEGIN_HIDDEN, END_HIDDEN)
+        outside.update(line.strip() for line in lines)
     return outside
 
 
