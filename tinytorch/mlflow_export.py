@@ -70,9 +70,7 @@ def run_metrics(submission: dict, role: str) -> dict:
     metrics = {k: float(v) for k, v in submission[role]["metrics"].items()}
     if role == "optimized":
         for key, value in submission["improvements"].items():
-            if isinstance(value, bool):
-                metrics[f"improvements.{key}"] = float(value)
-            elif isinstance(value, (int, float)):
+            if isinstance(value, (int, float)):  # bools are ints (0/1); None and text are skipped
                 metrics[f"improvements.{key}"] = float(value)
     return metrics
 
