@@ -18,13 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
+from _common import judge, timed, timed_run, verdict  # noqa: E402
 from nbgrader.api import Gradebook  # noqa: E402
 
 from tools.autograde_parallel import run_parallel, run_sequential  # noqa: E402
@@ -53,23 +53,11 @@ def _scores(root: Path) -> dict:
         return {row["student_id"]: row for row in score_table(gb, ASSIGNMENT_ID)}
 
 
-def _timed(action) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
-
-
-def _release(course: Path) -> subprocess.CompletedProcess:
-    """What `make release` runs, with the course root and the student copy in ``course``."""
-    return subprocess.run([sys.executable, str(REPO / "tools" / "release.py"),
-                           f"--course-root={course}", f"--out={course / 'capstone.ipynb'}"],
-                          cwd=REPO, capture_output=True, text=True)
-
-
-def _judge(label: str, seconds: float, target: float) -> bool:
-    ok = seconds < target
-    print(f"{label}: {seconds:.1f} s (target < {target:.0f} s)  {'PASS' if ok else 'FAIL'}")
-    return ok
+def _release(course: Path) -> tuple[float, subprocess.CompletedProcess]:
+    """What `make release` runs, timed, with the course root and the student copy in ``course``."""
+    return timed_run([sys.executable, str(REPO / "tools" / "release.py"),
+                      f"--course-root={course}", f"--out={course / 'capstone.ipynb'}"],
+                     "tools/release.py", cwd=REPO)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,20 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
         base = Path(folder)
         built = base / "built"
-        release_s, proc = _timed(lambda: _release(built))
+        release_s, proc = _release(built)
         if proc.returncode != 0:
-            print(f"FAIL: tools/release.py exited {proc.returncode}:\n{proc.stdout}{proc.stderr}")
             return 1
         release = nbformat.read(str(built / "capstone.ipynb"), as_version=4)
         source = nbformat.read(str(source_notebook_path(built)), as_version=4)
         submission = reference_submission(release, source)
 
         one_root = _course_copy(built, base / "one", students[:1], submission)
-        one_s, one_failed = _timed(lambda: run_sequential(one_root, students[:1], [], quiet=True))
+        one_s, one_failed = timed(lambda: run_sequential(one_root, students[:1], [], quiet=True))
         seq_root = _course_copy(built, base / "sequential", students, submission)
         par_root = _course_copy(built, base / "parallel", students, submission)
-        seq_s, seq_failed = _timed(lambda: run_sequential(seq_root, students, [], quiet=True))
-        par_s, par_failed = _timed(lambda: run_parallel(par_root, args.jobs, students, []))
+        seq_s, seq_failed = timed(lambda: run_sequential(seq_root, students, [], quiet=True))
+        par_s, par_failed = timed(lambda: run_parallel(par_root, args.jobs, students, []))
 
         if one_failed or seq_failed or par_failed:
             problems.append(f"failed submissions: one {one_failed}, sequential {seq_failed}, "
@@ -107,13 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             problems.append("the reference solution did not score 100 everywhere")
 
     ratio = seq_s / par_s
-    ok = _judge("make release (tools/release.py)", release_s, RELEASE_S)
-    ok &= _judge("stock autograde of 1 submission", one_s, ONE_SUBMISSION_S)
+    ok = judge("make release (tools/release.py)", release_s, RELEASE_S)
+    ok &= judge("stock autograde of 1 submission", one_s, ONE_SUBMISSION_S)
     print(f"autograde {len(students)} submissions: stock sequential {seq_s:.1f} s "
           f"({seq_s / len(students):.1f} s each), {args.jobs} jobs {par_s:.1f} s")
     ok &= ratio >= SPEEDUP_TARGET
-    print(f"speedup {ratio:.2f}× (target ≥ {SPEEDUP_TARGET}×)  "
-          f"{'PASS' if ratio >= SPEEDUP_TARGET else 'FAIL'}")
+    print(f"speedup {ratio:.2f}× (target ≥ {SPEEDUP_TARGET}×)  {verdict(ratio >= SPEEDUP_TARGET)}")
     for problem in problems:
         print(f"FAIL: {problem}")
     return 0 if ok and not problems else 1

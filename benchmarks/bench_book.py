@@ -13,11 +13,11 @@ is over target.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _common import judge, timed_run
 
 TARGET_S = 90.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +40,8 @@ def steps(work: Path) -> list[tuple[str, list[str]]]:
 
 def run_step(name: str, command: list[str], env: dict) -> float | None:
     """Wall time of one step in seconds, or None (with its output printed) when it fails."""
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, result = timed_run(command, name, cwd=ROOT, env=env)
     if result.returncode != 0:
-        print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
-        print(f"FAIL: {name} exited {result.returncode}")
         return None
     print(f"  {name}: {elapsed:.1f} s", flush=True)
     return elapsed
@@ -64,9 +60,7 @@ def main() -> int:
         if not (work / "book" / "_build" / "html" / "book" / "capstone.html").is_file():
             print("FAIL: the build finished but wrote no book/capstone.html")
             return 1
-    verdict = "PASS" if total < TARGET_S else "FAIL"
-    print(f"clean make book: {total:.1f} s = {total / TARGET_S:.2f}× the {TARGET_S:.0f} s target  {verdict}")
-    return 0 if verdict == "PASS" else 1
+    return 0 if judge("clean make book", total, TARGET_S) else 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+from _common import verdict
 from threadpoolctl import threadpool_limits
 
 from tinytorch.core.tensor import Tensor
@@ -78,10 +79,10 @@ def main() -> int:
     for batch, target in TARGETS.items():
         with threadpool_limits(limits=1):  # one BLAS thread: the comparison is Python overhead, not threading
             tiny, raw, ratio = measure(batch)
-        verdict = "PASS" if ratio <= target else "FAIL"
-        failed |= verdict == "FAIL"
+        ok = ratio <= target
+        failed |= not ok
         print(f"MLP 64→32→10 forward, batch {batch:>3}: tinytorch {tiny:8.2f} µs, numpy {raw:8.2f} µs, "
-              f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict}")
+              f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict(ok)}")
     return 1 if failed else 0
 
 

@@ -32,6 +32,7 @@ import timeit
 from pathlib import Path
 
 import numpy as np
+from _common import verdict
 
 from tinytorch.perf.benchmarking import time_callable
 
@@ -152,10 +153,10 @@ def main(argv: list[str]) -> int:
     for name in ("time_callable", "BenchmarkReport"):
         median = float(np.median(samples[name]))
         ratio = median / reference
-        verdict = "PASS" if abs(ratio - 1.0) <= AGREEMENT_TOLERANCE else "FAIL"
-        failed |= verdict == "FAIL"
+        ok = abs(ratio - 1.0) <= AGREEMENT_TOLERANCE
+        failed |= not ok
         print(f"{MATRIX}×{MATRIX} matmul: {name} median {median:.2f} µs, timeit median {reference:.2f} µs, "
-              f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict}")
+              f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict(ok)}")
         print(f"{'':>17}means {np.mean(samples[name]):.2f} µs and {np.mean(samples['timeit']):.2f} µs "
               "(information: a mean keeps the time lost to other processes)")
     if "--pyperf" in argv:
@@ -163,10 +164,10 @@ def main(argv: list[str]) -> int:
         print(f"{MATRIX}×{MATRIX} matmul: pyperf median {ref:.2f} µs (worker processes), "
               f"time_callable / pyperf {ours / ref:.3f}")
     per_call, per_pair, ratio, floor = overhead_ratio()
-    verdict = "PASS" if ratio <= OVERHEAD_TARGET else "FAIL"
-    failed |= verdict == "FAIL"
+    ok = ratio <= OVERHEAD_TARGET
+    failed |= not ok
     print(f"harness overhead: {per_call:.0f} ns per timed call vs {per_pair:.0f} ns per bare perf_counter_ns "
-          f"pair, ratio {ratio:.2f}× (target ≤ {OVERHEAD_TARGET}×)  {verdict}")
+          f"pair, ratio {ratio:.2f}× (target ≤ {OVERHEAD_TARGET}×)  {verdict(ok)}")
     print(f"an empty call measures {floor:.0f} ns (the resolution floor of every sample)")
     return 1 if failed else 0
 

@@ -14,13 +14,12 @@ import argparse
 import copy
 import json
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import judge, timed_run
 
 from tinytorch.olympics import BenchmarkReport, SimpleMLP, generate_submission, submission_errors
 
@@ -100,22 +99,16 @@ def main() -> int:
         valid, invalid = write_folder(folder, args.files)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2 ** 20
         command = [sys.executable, "-m", "tinytorch.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
-        start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
+        elapsed, result = timed_run(command, "leaderboard")
     if result.returncode != 0:
-        print(result.stderr[-2000:])
-        print(f"FAIL: leaderboard exited {result.returncode}")
         return 1
     board = json.loads(result.stdout)
     if (len(board["ranked"]), len(board["invalid"])) != (valid, invalid):
         print(f"FAIL: ranked {len(board['ranked'])} and skipped {len(board['invalid'])}, "
               f"expected {valid} and {invalid}")
         return 1
-    verdict = "PASS" if elapsed < BUDGET_S else "FAIL"
-    print(f"leaderboard over {args.files} files ({valid} valid, {invalid} invalid, {size_mb:.1f} MiB): "
-          f"{elapsed:.2f} s = {elapsed / BUDGET_S:.2f}× the {BUDGET_S:.0f} s budget  {verdict}")
-    return 0 if verdict == "PASS" else 1
+    label = f"leaderboard over {args.files} files ({valid} valid, {invalid} invalid, {size_mb:.1f} MiB)"
+    return 0 if judge(label, elapsed, BUDGET_S, digits=2) else 1
 
 
 if __name__ == "__main__":

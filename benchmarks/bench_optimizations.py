@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import time
 
+from _common import verdict
 from tinytorch.core.training import accuracy
 from tinytorch.data import load_digits
 from tinytorch.olympics import optimized_variants, train_baseline
@@ -40,7 +41,7 @@ class Report:
 
     def check(self, label: str, figure: str, ok: bool, target: str) -> None:
         self.failed |= not ok
-        print(f"{label:<48} {figure:>18}  (target {target})  {'PASS' if ok else 'FAIL'}")
+        print(f"{label:<48} {figure:>18}  (target {target})  {verdict(ok)}")
 
     @staticmethod
     def info(label: str, figure: str) -> None:

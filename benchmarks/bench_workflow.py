@@ -7,11 +7,11 @@ time and its ratio to the budget, and exits 1 when over budget.
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _common import judge, timed_run
 
 BUDGET_S = 60.0
 
@@ -20,16 +20,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "submission.json"
         command = [sys.executable, "-m", "tinytorch.cli", "olympics", "run", "--out", str(out), "--no-progress"]
-        start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
+        elapsed, result = timed_run(command, "`tinytorch olympics run`")
     if result.returncode != 0:
-        print(result.stdout[-2000:], result.stderr[-2000:], sep="\n")
-        print(f"FAIL: `tinytorch olympics run` exited {result.returncode}")
         return 1
-    verdict = "PASS" if elapsed < BUDGET_S else "FAIL"
-    print(f"tinytorch olympics run: {elapsed:.1f} s = {elapsed / BUDGET_S:.2f}× the {BUDGET_S:.0f} s budget  {verdict}")
-    return 0 if verdict == "PASS" else 1
+    return 0 if judge("tinytorch olympics run", elapsed, BUDGET_S) else 1
 
 
 if __name__ == "__main__":
