@@ -9,6 +9,7 @@ Exit codes: 0 success; 1 the answer is "no" (invalid file, regression, nothing v
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
@@ -186,8 +187,11 @@ def _command(sub: argparse._SubParsersAction, name: str, handler: Callable, help
 
 def build_parser() -> argparse.ArgumentParser:
     """The full `tinytorch` argument parser."""
+    from tinytorch.compare import MODEL_CHOICES
     from tinytorch.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS
-    from tinytorch.olympics import METRIC_KEYS
+    from tinytorch.mlflow_export import DEFAULT_EXPERIMENT
+    from tinytorch.olympics import METRIC_KEYS, run_workflow
+    workflow = inspect.signature(run_workflow).parameters  # its defaults are the CLI's defaults
 
     parser = argparse.ArgumentParser(prog="tinytorch", description="TinyTorch command line.")
     parser.add_argument("--version", action="version", version=f"tinytorch {tinytorch.__version__}")
@@ -201,12 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "Train the baseline MLP on the embedded digits data, INT8-quantize and prune it, benchmark "
                    "every model, write the submission (baseline + INT8 model), print the comparison table and "
                    "write the plots (PNG and SVG) in the submission's folder.", "never")
-    run.add_argument("--out", default="build/results/submission.json", metavar="PATH",
+    run.add_argument("--out", default=workflow["out_path"].default, metavar="PATH",
                      help="where to write the submission JSON; plots go in the same folder "
                           "(default: %(default)s)")
-    run.add_argument("--num-runs", type=_positive_int, default=100, metavar="N",
+    run.add_argument("--num-runs", type=_positive_int, default=workflow["num_runs"].default, metavar="N",
                      help="timed single-sample runs per model, after warm-up (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=0, metavar="S",
+    run.add_argument("--seed", type=int, default=workflow["seed"].default, metavar="S",
                      help="seed of the data split, weight initialisation and training (default: %(default)s)")
     run.add_argument("--no-progress", action="store_true", help="do not show progress bars")
 
@@ -229,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "timing metric is gated across different machines without --allow-cross-machine")
     compare.add_argument("base", metavar="BASE.json", help="the reference submission")
     compare.add_argument("new", metavar="NEW.json", help="the submission to judge against BASE")
-    compare.add_argument("--model", choices=("optimized", "baseline"), default=None,
+    compare.add_argument("--model", choices=MODEL_CHOICES, default=None,
                          help="which model of each submission to compare (default: the optimized model where "
                               "a submission has one, else its baseline)")
     compare.add_argument("--metric", choices=METRIC_KEYS, default="latency_ms_p50", metavar="METRIC",
@@ -282,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MLflow tracking store, e.g. sqlite:///mlflow.db or http://localhost:5000 (default: "
                           "MLFLOW_TRACKING_URI, else MLflow's default store). For sqlite:/// stores, artifacts "
                           "of a new experiment go in an mlartifacts folder beside the database")
-    log.add_argument("--experiment", default="tinytorch-olympics", metavar="NAME",
+    log.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME",
                      help="experiment name, created if missing (default: %(default)s)")
     return parser
 
