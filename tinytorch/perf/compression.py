@@ -88,6 +88,11 @@ class SparseLinear(Module):
     Row j of the CSR matrix is output channel j: its nonzero weights are
     `values[indptr[j]:indptr[j+1]]`, taken from inputs `indices[indptr[j]:indptr[j+1]]`.
     `indices` is int16 when `in_features` fits (≤ 32767), else int32; `indptr` is int32.
+
+    Two small arrays derived from `indptr` once, at construction, drive `forward`: which output
+    channels have any weight (bool, one byte per output) and where their segments start (int32,
+    one per non-empty output). They are stored like the CSR arrays, so `model_size_bytes` counts
+    them; they add about 5 bytes per output channel.
     """
 
     def __init__(self, values: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
@@ -96,6 +101,8 @@ class SparseLinear(Module):
             raise ValueError(f"SparseLinear: inconsistent CSR arrays (values {len(values)}, indices {len(indices)}, "
                              f"indptr {len(indptr)} for {out_features} outputs)")
         self.values, self.indices, self.indptr = values, indices, indptr
+        self.filled = indptr[:-1] < indptr[1:]
+        self.segment_starts = indptr[:-1][self.filled]
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.bias = None if bias is None else Tensor(np.asarray(bias, dtype=np.float32))
 
@@ -125,13 +132,11 @@ class SparseLinear(Module):
             raise ValueError(f"SparseLinear: input of shape {xd.shape} does not match "
                              f"weight of shape {(self.in_features, self.out_features)}")
         out = np.zeros((xd.shape[0], self.out_features), dtype=np.float32)
-        starts = self.indptr[:-1]
-        filled = starts < self.indptr[1:]
         if self.values.size:
             # reduceat sums each segment up to the next start; empty rows are skipped because
             # they would yield a stray element instead of 0.
             products = xd[:, self.indices] * self.values
-            out[:, filled] = np.add.reduceat(products, starts[filled], axis=1)
+            out[:, self.filled] = np.add.reduceat(products, self.segment_starts, axis=1)
         if self.bias is not None:
             out += self.bias.data
         return Tensor._make(out)
