@@ -28,11 +28,6 @@ def no_grad() -> Iterator[None]:
         _grad_enabled = previous
 
 
-def is_grad_enabled() -> bool:
-    """Whether operations currently record a graph (False inside `no_grad()`)."""
-    return _grad_enabled
-
-
 class Tensor:
     """An n-dimensional array that can record how it was computed.
 

@@ -13,7 +13,6 @@ import numpy as np
 
 DIGITS_PATH = Path(__file__).resolve().parent / "digits.npz"
 DIGITS_SHA256 = "af104d81e7cd419be5f343d23c6ca2e4e4ff847b06636260802df8e903c6183f"
-NUM_CLASSES = 10
 MAX_PIXEL = 16
 
 
