@@ -5,13 +5,15 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
 from tests.tools.submissions import make_submission, noisy_samples, write
 from tinytorch.leaderboard import build_leaderboard
-from tinytorch.plots import plot_latency_distribution, plot_leaderboard, plot_submission
+from tinytorch.plots import _COLORS, plot_latency_distribution, plot_leaderboard, plot_submission
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BASELINE_RGB, OPTIMIZED_RGB = to_rgb(_COLORS["baseline"]), to_rgb(_COLORS["optimized"])
 
 
 def has_color(path, rgb, tolerance=0.08):
@@ -38,14 +40,14 @@ def test_latency_distribution_draws_both_models(measured_submission, tmp_path):
     paths = plot_latency_distribution(measured_submission, tmp_path)
     check_files(paths, ["latency_distribution"])
     png = next(p for p in paths if p.suffix == ".png")
-    assert has_color(png, (0.12, 0.47, 0.71)), "no baseline (blue) curve"
-    assert has_color(png, (0.84, 0.15, 0.16)), "no optimized (red) curve"
+    assert has_color(png, BASELINE_RGB), "no baseline curve"
+    assert has_color(png, OPTIMIZED_RGB), "no optimized curve"
 
 
 def test_baseline_only_submission_draws_one_curve(tmp_path):
     paths = plot_latency_distribution(make_submission(noisy_samples(1.0)), tmp_path)
     png = next(p for p in paths if p.suffix == ".png")
-    assert has_color(png, (0.12, 0.47, 0.71)) and not has_color(png, (0.84, 0.15, 0.16))
+    assert has_color(png, BASELINE_RGB) and not has_color(png, OPTIMIZED_RGB)
 
 
 def test_submission_plots_and_svg_is_reproducible(measured_submission, tmp_path):
