@@ -21,6 +21,7 @@ errors.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -150,12 +151,28 @@ def plan(students: list[str], jobs: int, work: Path) -> list[Worker]:
     return [Worker(k, s, Path(work) / str(k)) for k, s in enumerate(shard(students, jobs))]
 
 
+# Math libraries start one thread per core in every kernel; N kernels at once would then fight
+# over the cores (OpenBLAS threads spin while they wait). Each worker gets its share instead,
+# unless the instructor set these variables already.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_env(workers: int) -> dict[str, str]:
+    """nbgrader's environment, with math-library threads limited to this worker's share of cores."""
+    env = nbgrader_env()
+    share = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    for name in THREAD_VARIABLES:
+        env.setdefault(name, share)
+    return env
+
+
 def launch(commands: list[list[str]], logs: list[Path]) -> None:
     """Run the worker commands at once, each logging to its own file, and wait for all."""
     procs = []
+    env = worker_env(len(commands))
     for cmd, log_path in zip(commands, logs):
         log = log_path.open("w")
-        procs.append((subprocess.Popen(cmd, cwd=REPO, env=nbgrader_env(), stdout=log,
+        procs.append((subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
                                        stderr=subprocess.STDOUT), log))
     for proc, log in procs:
         proc.wait()

@@ -132,3 +132,14 @@ def test_nothing_submitted_is_success_with_nothing_to_run(monkeypatch, tmp_path)
     sqlite3.connect(tmp_path / "gradebook.db").close()
     code, fake = _run(monkeypatch, tmp_path, [])
     assert code == 0 and fake.commands == []
+
+
+def test_workers_share_the_cores_between_their_math_libraries(monkeypatch):
+    monkeypatch.setattr(ap.os, "cpu_count", lambda: 4)
+    for name in ap.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    env = ap.worker_env(2)
+    assert all(env[name] == "2" for name in ap.THREAD_VARIABLES)
+    assert ap.worker_env(8)["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # an instructor's own setting wins
+    assert ap.worker_env(2)["OPENBLAS_NUM_THREADS"] == "3"
