@@ -21,10 +21,12 @@ if _REPO not in sys.path:  # the course's own preprocessors live in tools/
     sys.path.insert(0, _REPO)
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,  # noqa: E402
+                                    GetGrades, OverwriteKernelspec)
 
 from tools.course import RELEASE_DIRECTORY, SOURCE_DIRECTORY  # noqa: E402
 from tools.feedback import SanitizeHiddenTests  # noqa: E402
+from tools.restore_cells import RestoreLockedCells  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -48,8 +50,12 @@ atexit.register(shutil.rmtree, _KERNEL_DIR, True)
 c.KernelManager.transport = "ipc"
 c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 
-# A deleted test cell is put back (and graded); an edited locked cell is restored from the
-# gradebook by OverwriteCells whatever this flag says.
+# Stock sanitizing, with OverwriteCells replaced by its subclass RestoreLockedCells: a deleted or
+# moved locked cell (test or fixture) is put back in its source position and graded, where stock
+# add_missing_cells crashes with a KeyError when a deleted test cell follows a read-only cell.
+# An edited locked cell is restored from the gradebook whatever the flag says.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      RestoreLockedCells, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback is what students receive: strip hidden tests from sources and from tracebacks.
