@@ -39,6 +39,11 @@ from tools.course import (  # noqa: E402
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # Cell metadata worth keeping; everything else (jupytext's layout hints) is build noise.
 KEPT_CELL_METADATA = ("nbgrader", "tags")
+# JupyterLab's "Run All" stops at the first cell that raises, unless the cell carries this tag
+# (nbclient honours it too). A student's notebook is full of failing tests until the work is
+# done, so every graded test cell carries it and Run All reaches the closing summary. nbgrader
+# ignores tags when scoring: a test cell that raises still scores 0.
+RAISES_TAG = "raises-exception"
 
 
 def _cell_id(cell: nbformat.NotebookNode, index: int, taken: set[str]) -> str:
@@ -49,6 +54,17 @@ def _cell_id(cell: nbformat.NotebookNode, index: int, taken: set[str]) -> str:
         raise ValueError(f"duplicate cell id {candidate!r} (grade_id must be unique)")
     taken.add(candidate)
     return candidate
+
+
+def _is_test_cell(cell: nbformat.NotebookNode) -> bool:
+    """A graded cell that holds tests (autograded), not an answer the student writes."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _with_tag(tags: list[str], tag: str) -> list[str]:
+    """``tags`` with ``tag`` added once, in the order written."""
+    return list(tags) if tag in tags else [*tags, tag]
 
 
 def _drop_export_marker(source: str) -> str:
@@ -74,6 +90,8 @@ def source_notebook(py_path: Path) -> nbformat.NotebookNode:
             {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA})
         cell.id = _cell_id(cell, index, taken)
         if cell.cell_type == "code":
+            if _is_test_cell(cell):
+                cell.metadata["tags"] = _with_tag(cell.metadata.get("tags", []), RAISES_TAG)
             cell.source = _drop_export_marker(cell.source)
             cell.outputs = []
             cell.execution_count = None
