@@ -24,9 +24,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-# tinytorch/olympics.py is generated from the capstone source.
+# tinytorch/olympics/capstone.py is generated from the capstone source.
 export: install
-	$(PY) tools/export.py
+	$(PY) -m tools.export
 
 # Tests that time known-cost callables run first and alone, then the rest.
 test: install install-chromium book
@@ -57,10 +57,13 @@ release: install
 gradebook.db:
 	$(MAKE) release
 
-# Grade submitted/<student>/20_capstone/capstone.ipynb in $(JOBS) processes, with the scores stock
-# `nbgrader autograde 20_capstone` gives. FORCE=1 regrades students already graded.
+# Grade submitted/<student>/20_capstone/capstone.ipynb, one student per task, on a Dask LocalCluster
+# of $(JOBS) worker processes (or the existing cluster at SCHEDULER=tcp://host:8786), with the
+# scores stock `nbgrader autograde 20_capstone` gives; prints and writes grading-report.csv/.txt.
+# FORCE=1 regrades students already graded.
 autograde: install gradebook.db
-	$(PY) tools/autograde_parallel.py --jobs $(JOBS) $(if $(FORCE),--force)
+	$(PY) tools/autograde_parallel.py --jobs $(JOBS) $(if $(FORCE),--force) \
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Feedback HTML for students (hidden tests stripped, also from tracebacks): feedback/<student>/.
 feedback: install

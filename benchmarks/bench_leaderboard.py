@@ -98,7 +98,7 @@ def main() -> int:
         folder = Path(tmp) / "submissions"
         valid, invalid = write_folder(folder, args.files)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2 ** 20
-        command = [sys.executable, "-m", "tinytorch.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
+        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
         elapsed, result = timed_run(command, "leaderboard")
     if result.returncode != 0:
         return 1

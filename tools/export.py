@@ -1,17 +1,23 @@
 """Export the `#| export` cells of the capstone source into the package.
 
-    python tools/export.py            # write tinytorch/olympics.py
-    python tools/export.py --check    # exit 1 when the committed file is stale
+    python -m tools.export            # write tinytorch/olympics/capstone.py
+    python -m tools.export --check    # exit 1 when the committed file is stale
 
 The source is a jupytext percent file: cells start with a `# %%` line. A cell whose first line
 is `#| export` goes to the package, in order, with the solution markers and the `# TODO:` hints
 for students removed (the package carries the reference solution; the release carries stubs).
+The generated module says so in its first lines, lists its public names in `__all__`, and
+marks each block with the source cell it came from (grade id and line), so a traceback into it
+leads back to the source.
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repo importable
@@ -19,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable
 
 from tools.course import BEGIN_SOLUTION, END_SOLUTION, EXPORT_TAG, REPO, SOURCE_PY, is_marker  # noqa: E402
 
-TARGET = REPO / "tinytorch" / "olympics.py"
+TARGET = REPO / "tinytorch" / "olympics" / "capstone.py"
 
 CELL_START = re.compile(r"^# %%")
 # A student hint: a `# TODO:` comment and the indented comment lines continuing it.
@@ -27,15 +33,46 @@ HINT_START = re.compile(r"^\s*# TODO:")
 HINT_CONTINUED = re.compile(r"^\s*#\s{2,}\S")
 
 
-def cells(text: str) -> list[list[str]]:
-    """The source split into cells, each a list of lines without its `# %%` header."""
-    found: list[list[str]] = []
-    for line in text.splitlines():
+NBGRADER_METADATA = re.compile(r"nbgrader=(\{.*\})")
+
+
+@dataclass
+class Cell:
+    """One cell of the source: its 1-based header line, its nbgrader grade id (if any), its lines."""
+
+    line: int
+    grade_id: str | None
+    lines: list[str]
+
+    @property
+    def origin(self) -> str:
+        """Where the cell is in the source, as a reader looks it up: `file:line (grade id)`."""
+        where = f"{SOURCE_PY.relative_to(REPO)}:{self.line}"
+        return f"{where} (cell {self.grade_id!r})" if self.grade_id else where
+
+
+def cells(text: str) -> list[Cell]:
+    """The source split into cells, each without its `# %%` header line."""
+    found: list[Cell] = []
+    for number, line in enumerate(text.splitlines(), start=1):
         if CELL_START.match(line):
-            found.append([])
+            metadata = NBGRADER_METADATA.search(line)
+            grade_id = json.loads(metadata.group(1)).get("grade_id") if metadata else None
+            found.append(Cell(number, grade_id, []))
         elif found:
-            found[-1].append(line)
+            found[-1].lines.append(line)
     return found
+
+
+def public_names(code: str) -> list[str]:
+    """The names `code` defines at top level (functions, classes, assignments), without `_` ones."""
+    names: list[str] = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [target.id for target in node.targets if isinstance(target, ast.Name)]
+    return [name for name in dict.fromkeys(names) if not name.startswith("_")]
 
 
 def without_hints(lines: list[str]) -> list[str]:
@@ -52,15 +89,19 @@ def exported_code(text: str) -> str:
     """The package module built from the exported cells of `text`."""
     blocks = []
     for cell in cells(text):
-        if not cell or cell[0].strip() != EXPORT_TAG:
+        if not cell.lines or cell.lines[0].strip() != EXPORT_TAG:
             continue
-        body = [line for line in without_hints(cell[1:]) if not is_marker(line, BEGIN_SOLUTION, END_SOLUTION)]
-        blocks.append("\n".join(body).strip("\n"))
+        body = [line for line in without_hints(cell.lines[1:]) if not is_marker(line, BEGIN_SOLUTION, END_SOLUTION)]
+        blocks.append(f"# ---- from {cell.origin}\n" + "\n".join(body).strip("\n"))
     if not blocks:
         raise SystemExit(f"{SOURCE_PY}: no cell starts with '{EXPORT_TAG}'")
-    header = (f"# Generated from {SOURCE_PY.relative_to(REPO)} by tools/export.py; do not edit.\n"
-              "# Change the source and run `make export`.\n")
-    return header + "\n\n\n".join(blocks) + "\n"
+    names = public_names("\n\n".join(blocks))
+    header = (f"# GENERATED from {SOURCE_PY.relative_to(REPO)} by tools/export.py: do not edit.\n"
+              "# It carries the reference solutions. Change the source and run `make export`;\n"
+              "# each block below names the source cell it came from.\n")
+    exports = "__all__ = [\n" + "".join(f"    {name!r},\n" for name in names) + "]"
+    first, *rest = blocks
+    return header + "\n\n\n".join([first, exports, *rest]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

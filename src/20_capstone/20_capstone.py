@@ -67,25 +67,18 @@
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
-"""The capstone's benchmarking and submission library.
+"""The capstone: the model, its measurement, and its submission, as the students write them.
 
-`BenchmarkReport` measures a model; `generate_submission`, `save_submission`,
-`load_submission` and `validate_submission_schema` turn measurements into a validated JSON
-submission; `run_workflow` runs the whole capstone on the embedded digits data.
+`BenchmarkReport` measures a model; `generate_submission` turns two reports into a submission;
+`submission_errors` and `validate_submission_schema` check one; `save_submission` and
+`load_submission` put validation and the file helpers of `tinytorch.submission` together.
 """
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import functools
 import json
-import math
 import os
-import platform
-import tempfile
-from importlib import resources
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -96,26 +89,10 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import accuracy as _accuracy, train
 from tinytorch.data import load_digits
 from tinytorch.perf.benchmarking import peak_memory_bytes, time_callable
+from tinytorch.perf.inputs import as_test_set, check_count
 from tinytorch.perf.profiling import count_parameters, model_size_bytes
-from tinytorch.perf.statistics import intervals_overlap, mann_whitney_u
-
-try:  # the optimizations are optional: without them the baseline workflow still runs
-    from tinytorch.perf.compression import (
-        magnitude_prune, pruning_masks, structured_prune, to_sparse,
-    )
-    from tinytorch.perf.quantization import quantize_model
-    OPTIMIZATIONS_AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised by a test that hides tinytorch.perf
-    OPTIMIZATIONS_AVAILABLE = False
-
-MIB = 2 ** 20  # "MB" in every metric means MiB, 1,048,576 bytes
-SUBMISSION_SCHEMA_VERSION = 2
-MAX_SUBMISSION_BYTES = 10 * MIB
-METRIC_KEYS = (
-    "parameter_count", "model_size_mb", "accuracy",
-    "latency_ms_mean", "latency_ms_std", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99",
-    "throughput_samples_per_sec", "batch_throughput_samples_per_sec", "peak_memory_mb",
-)
+from tinytorch.submission.system import collect_system_info, utc_timestamp
+from tinytorch.submission.vocabulary import METRIC_KEYS, MIB, SUBMISSION_SCHEMA_VERSION
 
 # %% [markdown]
 # ## 2. The model: `SimpleMLP`
@@ -241,63 +218,6 @@ print(f"train {X_train.shape}, test {X_test.shape}; "
 
 # %% nbgrader={"grade": false, "grade_id": "benchmark-report", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def utc_timestamp() -> str:
-    """Now, as ISO-8601 with an explicit +00:00 offset (Python 3.10's fromisoformat rejects 'Z')."""
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _blas_info() -> tuple[str, Optional[int]]:
-    """Name/version of the BLAS numpy uses and its thread count, as far as can be told."""
-    try:
-        from threadpoolctl import threadpool_info
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                name = f"{pool.get('internal_api', 'blas')} {pool.get('version') or ''}".strip()
-                return name, int(pool["num_threads"])
-    except Exception:  # threadpoolctl missing or unable to inspect this build
-        pass
-    return "unknown", None
-
-
-def collect_system_info() -> dict:
-    """A description of this machine and software, so results can be compared fairly."""
-    blas, blas_threads = _blas_info()
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine() or "unknown",
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-        "cpu_count": os.cpu_count() or 1,
-        "blas": blas,
-        "blas_threads": blas_threads,
-        "tinytorch_version": tinytorch.__version__,
-    }
-
-
-def _as_arrays(model: Any, X_test: Any, y_test: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Check a model and a test set, and return X as float32 (n, features) and y as int labels."""
-    for method in ("forward", "parameters"):
-        if not callable(getattr(model, method, None)):
-            raise ValueError(f"model: expected an object with .forward(x) and .parameters() methods, "
-                             f"got {type(model).__name__} without .{method}")
-    try:
-        X = np.asarray(X_test.data if isinstance(X_test, Tensor) else X_test, dtype=np.float32)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"X_test: expected numbers, a Tensor or array of shape (samples, features): {error}") from None
-    y = np.asarray(y_test.data if isinstance(y_test, Tensor) else y_test)
-    if X.ndim != 2:
-        raise ValueError(f"X_test: expected a 2-D array (samples, features), got shape {X.shape}")
-    if len(X) == 0:
-        raise ValueError("X_test: the test set is empty; at least one sample is needed")
-    if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(f"y_test: expected {len(X)} integer labels (one per row of X_test), got shape {y.shape}")
-    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
-        raise ValueError(f"y_test: expected integer class labels, got {y.dtype} values such as {y[0]!r}")
-    y = y.astype(np.int64, copy=False)
-    return X, y
-
-
 class BenchmarkReport:
     """The measurements of one model: metrics, raw latency samples, settings and machine.
 
@@ -334,11 +254,10 @@ class BenchmarkReport:
         Returns:
             `self.metrics`, a dict of native Python numbers keyed by `METRIC_KEYS`.
         """
-        X, y = _as_arrays(model, X_test, y_test)
-        for name, value, low in (("num_runs", num_runs, 1), ("warmup_runs", warmup_runs, 0),
-                                 ("batch_size", batch_size, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
+        X, y = as_test_set(model, X_test, y_test)
+        num_runs = check_count(num_runs, "num_runs", 1)
+        warmup_runs = check_count(warmup_runs, "warmup_runs", 0)
+        batch_size = check_count(batch_size, "batch_size", 1)
         # TODO: time single-sample inference and a batch, then fill self.metrics,
         #       self.latency_samples_ms and self.measurement (see the table above).
         ### BEGIN SOLUTION
@@ -563,54 +482,8 @@ test_report_warmup()
 # The next cell measures all of them. Once your `benchmark_model` works, it prints a comparison.
 
 # %% nbgrader={"grade": false, "grade_id": "optimize", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
-def prune_and_finetune(model: Any, X_train: np.ndarray, y_train: np.ndarray, *,
-                       sparsity: float = 0.8, epochs: int = 15, seed: int = 0) -> Any:
-    """Magnitude-prune `model`, fine-tune with the pruned weights held at zero, store sparse."""
-    pruned = magnitude_prune(model, sparsity)
-    train(pruned, X_train, y_train, epochs=epochs, batch_size=32, lr=0.003, seed=seed,
-          masks=pruning_masks(pruned))
-    return to_sparse(pruned)
-
-
-def optimized_variants(model: Any, X_train: np.ndarray, y_train: np.ndarray, *,
-                       seed: int = 0) -> dict:
-    """Name → (model, techniques) for every optimization the framework offers.
-
-    Empty, with a message, when `tinytorch.perf`'s optimizations cannot be imported.
-    """
-    if not OPTIMIZATIONS_AVAILABLE:
-        print("tinytorch.perf optimizations unavailable: skipping quantization and pruning")
-        return {}
-    structured = structured_prune(model, 0.5)
-    train(structured, X_train, y_train, epochs=5, batch_size=32, lr=0.005, seed=seed)
-    return {
-        "int8": (quantize_model(model), ["int8_quantization"]),
-        "pruned_80_sparse": (prune_and_finetune(model, X_train, y_train, seed=seed),
-                             ["magnitude_pruning", "fine_tuning", "sparse_storage"]),
-        "structured_50": (structured, ["structured_pruning", "fine_tuning"]),
-    }
-
-
-def format_table(rows: dict, keys: tuple = METRIC_KEYS) -> str:
-    """A plain-text table: one column per model (name → metrics dict), one row per metric."""
-    names = list(rows)
-    width = max(12, *(len(n) for n in names))
-    lines = [f"{'metric':<34}" + "".join(f"{n:>{width + 2}}" for n in names)]
-    for key in keys:
-        cells = "".join(f"{format_number(rows[n].get(key)):>{width + 2}}" for n in names)
-        lines.append(f"{key:<34}{cells}")
-    return "\n".join(lines)
-
-
-def format_number(value: Any) -> str:
-    """A metric for a table: ints with thousands separators, floats to 4 significant digits, None as '-'."""
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.4g}"
-
+from tinytorch.perf.variants import optimized_variants
+from tinytorch.submission.tables import format_table
 
 # %%
 if SHOWCASE:
@@ -643,38 +516,15 @@ if SHOWCASE:
 #   It answers "do the latencies differ?", so read it with `speedup`: significant with a speedup
 #   below 1 means the optimized model is reliably *slower*.
 #
-# The helpers below are given: the significance test, and a guard for ratios.
+# The helpers are given by `tinytorch.submission` (read them there): `speedup_significance`
+# (the test above, on two model entries), `safe_ratio` (a ratio that refuses a zero
+# denominator, naming the field) and `compact_samples` (raw samples rounded to 5 significant
+# digits, a third of the JSON).
 
 # %% nbgrader={"grade": false, "grade_id": "submission-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
-def compact_samples(samples_ms: list) -> list:
-    """Raw latency samples rounded to 5 significant digits: a third of the JSON, same statistics."""
-    return [float(f"{s:.5g}") for s in samples_ms]
-
-
-def speedup_significance(baseline: dict, optimized: dict, alpha: float = 0.05) -> dict:
-    """Whether two models' latencies differ by more than noise.
-
-    `baseline` and `optimized` are model entries (`metrics` and `latency_samples_ms`). With at
-    least five raw samples on each side: a two-sided Mann–Whitney U test at level `alpha`.
-    Otherwise (files upgraded from schema version 1): the ranges mean ± 2 std must not overlap.
-    """
-    a, b = baseline.get("latency_samples_ms") or [], optimized.get("latency_samples_ms") or []
-    if len(a) >= 5 and len(b) >= 5:
-        _, p = mann_whitney_u(a, b)
-        return {"speedup_significant": bool(p < alpha), "significance_test": "mann-whitney-u",
-                "p_value": float(p)}
-    ranges = [(m["latency_ms_mean"] - 2 * m["latency_ms_std"], m["latency_ms_mean"] + 2 * m["latency_ms_std"])
-              for m in (baseline["metrics"], optimized["metrics"])]
-    return {"speedup_significant": not intervals_overlap(*ranges), "significance_test": "range-overlap",
-            "p_value": None}
-
-
-def safe_ratio(numerator: float, denominator: float, what: str) -> float:
-    """numerator / denominator, refusing a zero or negative denominator with a message naming `what`."""
-    if not denominator > 0:
-        raise ValueError(f"{what}: cannot compute a ratio with a denominator of {denominator!r}")
-    return float(numerator / denominator)
+from tinytorch.submission.significance import speedup_significance
+from tinytorch.submission.values import compact_samples, safe_ratio
 
 
 def _require_benchmarked(report: Any, argument: str) -> None:
@@ -848,8 +698,9 @@ test_submission_copies()
 # A validator is the gatekeeper of a leaderboard: it must reject anything a machine could
 # misread, and say exactly where the problem is. Ours works in two layers.
 #
-# 1. **The schema** (`schema_errors`, given): types, required fields, ranges. It catches a
-#    string where a number belongs, a missing metric, an accuracy of 96 (meant as percent).
+# 1. **The schema** (`schema_errors`, given by `tinytorch.submission.schema`): types, required
+#    fields, ranges. It catches a string where a number belongs, a missing metric, an accuracy
+#    of 96 (meant as percent).
 # 2. **Cross-field checks** (yours): rules that relate one field to another, which a schema
 #    cannot express comfortably:
 #    - `optimized` is present exactly when `improvements` is;
@@ -863,124 +714,10 @@ test_submission_copies()
 
 # %% nbgrader={"grade": false, "grade_id": "schema-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
-class SubmissionValidationError(ValueError):
-    """A submission breaks the schema or a cross-field rule.
-
-    `.errors` lists every violation; `.source` names the file (or is None); `.reason` is the
-    message without the file name.
-    """
-
-    def __init__(self, errors: list, source: Optional[str] = None) -> None:
-        self.errors, self.source = list(errors), source
-        self.reason = (f"invalid submission ({len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}):"
-                       "\n  - " + "\n  - ".join(self.errors))
-        super().__init__(f"{source}: {self.reason}" if source else self.reason)
-
-
-class SubmissionFileError(ValueError):
-    """A submission file cannot be read at all: missing, too large, not JSON, or absurdly nested.
-
-    `.source` names the file; `.reason` says what is wrong with it.
-    """
-
-    def __init__(self, source: str, reason: str) -> None:
-        self.source, self.reason = source, reason
-        super().__init__(f"{source}: {reason}")
-
-
-@functools.lru_cache(maxsize=1)
-def load_schema() -> dict:
-    """The submission JSON Schema shipped in the package."""
-    text = resources.files("tinytorch").joinpath("schemas/submission.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-@functools.lru_cache(maxsize=1)
-def _schema_validator():
-    from tinytorch.schema_check import SchemaChecker  # jsonschema, made fast for 100-sample arrays
-    return SchemaChecker(load_schema())
-
-
-def json_path(parts: Any) -> str:
-    """`['baseline', 'latency_samples_ms', 3]` → `baseline.latency_samples_ms[3]`; `[]` → `submission`."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "submission"
-
-
-MAX_NESTING = 16  # a submission nests 4 levels; deeper is not a submission, and slows every check
-
-
-def nesting_depth(node: Any) -> int:
-    """How many levels of lists and dicts `node` has (a number or string has 0)."""
-    deepest, stack = 0, [(node, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            deepest = max(deepest, depth + 1)
-            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
-    return deepest
-
-
-def schema_errors(submission: Any) -> list:
-    """Every JSON Schema violation of `submission`, as 'path: message' strings."""
-    too_deep = [f"{key}: nested more than {MAX_NESTING} levels deep" for key, value in
-                (submission.items() if isinstance(submission, dict) else [("submission", submission)])
-                if nesting_depth(value) > MAX_NESTING]
-    if too_deep:  # no schema check: its messages would print the whole monster
-        return too_deep
-    messages = []
-    for error in sorted(_schema_validator().iter_errors(submission), key=lambda e: list(map(str, e.absolute_path))):
-        message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-        messages.append(f"{json_path(error.absolute_path)}: {message}")
-    stamp = submission.get("timestamp") if isinstance(submission, dict) else None
-    if isinstance(stamp, str) and not any(m.startswith("timestamp:") for m in messages):
-        try:
-            _dt.datetime.fromisoformat(stamp)
-        except ValueError:  # the pattern admits month 13 or hour 99; the calendar does not
-            messages.append(f"timestamp: {stamp!r} is not a real date and time")
-    return messages
-
-
-def lookup(submission: Any, *path: Any) -> Any:
-    """The value at `path` inside nested dicts, or None when any step is missing or not a dict."""
-    node = submission
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def is_number(value: Any) -> bool:
-    """True for finite int and float values; False for bools, NaN, ±inf, ints beyond float range, and the rest."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float (JSON allows any number of digits)
-        return False
-
-
-def non_finite_paths(node: Any) -> list:
-    """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
-    found, stack = [], [(node, ())]
-    while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
-        value, path = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
-        elif isinstance(value, list):
-            stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not is_number(value):
-            found.append(json_path(path))
-    return found
-
-
-def relatively_close(a: Any, b: Any, tolerance: float = 1e-3) -> bool:
-    """a ≈ b within a relative tolerance (both must be numbers)."""
-    return is_number(a) and is_number(b) and abs(a - b) <= tolerance * max(abs(a), abs(b), 1e-12)
-
+from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
+from tinytorch.submission.paths import json_path, lookup
+from tinytorch.submission.schema import load_schema, schema_errors
+from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 # %% [markdown]
 # **Your task.** Write `submission_errors` (all problems as a list of strings; an empty list means
@@ -1140,86 +877,20 @@ test_validator_structure()
 # atomically: the JSON goes to a temporary file in the same folder, which then replaces the
 # target in one step (`os.replace`). A crash half-way leaves the old file as it was.
 # Loading refuses files over a size cap before reading them, and upgrades files written with an
-# older schema version.
+# older schema version. The file handling is given (`tinytorch.submission.files`); the two
+# functions below put it together with your validator.
 
 # %% nbgrader={"grade": false, "grade_id": "save-load", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
+from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
+
+
 def save_submission(submission: dict, filepath: str | os.PathLike = "submission.json") -> str:
     """Validate `submission` and write it atomically as JSON; return the path written."""
     errors = submission_errors(submission)
     if errors:
         raise SubmissionValidationError(errors, source=str(filepath))
-    path = Path(filepath)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(submission, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return str(path)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def read_submission_file(filepath: str | os.PathLike) -> Any:
-    """The parsed JSON of a submission file, unvalidated; SubmissionFileError when unreadable."""
-    path = Path(filepath)
-    source = str(filepath)
-    try:
-        if not path.is_file():
-            raise SubmissionFileError(source, "no such file")
-        size = path.stat().st_size
-        if size > MAX_SUBMISSION_BYTES:
-            raise SubmissionFileError(source, f"{size / MIB:.1f} MiB is over the {MAX_SUBMISSION_BYTES / MIB:.0f} "
-                                              "MiB limit for a submission file")
-        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
-    except OSError as error:
-        raise SubmissionFileError(source, f"cannot be read ({error.strerror or error})") from None
-    except RecursionError:
-        raise SubmissionFileError(source, "nested too deeply to be a submission") from None
-    except UnicodeDecodeError as error:
-        raise SubmissionFileError(source, f"not UTF-8 text ({error.reason})") from None
-    except json.JSONDecodeError as error:
-        raise SubmissionFileError(source, f"not valid JSON: {error.msg} at line {error.lineno}, "
-                                          f"column {error.colno}") from None
-    except SubmissionFileError:
-        raise
-    except ValueError as error:
-        raise SubmissionFileError(source, str(error)) from None
-    if nesting_depth(data) > MAX_NESTING:
-        raise SubmissionFileError(source, f"nested more than {MAX_NESTING} levels deep: not a submission")
-    return data
-
-
-def upgrade_submission(submission: Any) -> Any:
-    """A copy of a schema-version-1 submission in the current shape; others are returned as they are.
-
-    Version 1 had no raw latency samples and no significance fields. The samples become empty
-    lists, and significance is judged by range overlap, the only test the stored numbers allow.
-    """
-    version = submission.get("schema_version") if isinstance(submission, dict) else None
-    if type(version) is not int or version != 1:  # missing, 1.0 or true are errors, not version 1
-        return submission
-    upgraded = copy.deepcopy(submission)
-    upgraded["schema_version"] = SUBMISSION_SCHEMA_VERSION
-    for model in ("baseline", "optimized"):
-        if isinstance(upgraded.get(model), dict):
-            upgraded[model].setdefault("latency_samples_ms", [])
-    imp, base, opt = (lookup(upgraded, k) for k in ("improvements", "baseline", "optimized"))
-    if isinstance(imp, dict) and isinstance(lookup(base, "metrics"), dict) and isinstance(lookup(opt, "metrics"), dict):
-        try:
-            imp.update(speedup_significance(base, opt))
-        except (KeyError, TypeError, ValueError, OverflowError):
-            pass  # broken metrics or samples: leave it to the validator to say what is wrong
-    return upgraded
+    return write_json_atomically(submission, filepath)
 
 
 def load_submission(filepath: str | os.PathLike) -> dict:
@@ -1238,6 +909,10 @@ def load_submission(filepath: str | os.PathLike) -> dict:
 
 # %% nbgrader={"grade": false, "grade_id": "save-load-demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Not graded (saving and loading are given), but it shows your validator at work.
+import tempfile
+from pathlib import Path
+
+
 def test_save_load_roundtrip():
     """save_submission then load_submission gives back the same submission."""
     folder = Path(tempfile.mkdtemp())
@@ -1259,57 +934,16 @@ def test_save_load_roundtrip():
 test_save_load_roundtrip()
 
 # %% [markdown]
-# ## 8. The whole workflow
+# ## 8. Your submission
 #
-# `run_workflow` strings everything together: train the baseline, optimize, benchmark each
-# model, pick the INT8 model as the submitted optimization, and write the submission. The
-# `tinytorch olympics run` command calls it.
-
-# %% nbgrader={"grade": false, "grade_id": "workflow", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
-def format_comparison(submission: dict) -> str:
-    """A table of the submission's baseline and optimized metrics, with the improvements."""
-    rows = {submission["baseline"]["model_name"]: submission["baseline"]["metrics"]}
-    if "optimized" in submission:
-        rows[submission["optimized"]["model_name"]] = submission["optimized"]["metrics"]
-    table = format_table(rows)
-    imp = submission.get("improvements")
-    if imp:
-        verdict = "significant" if imp["speedup_significant"] else "not significant"
-        p = f", p = {imp['p_value']:.3g}" if imp.get("p_value") is not None else ""
-        table += (f"\n\nspeedup {imp['speedup']:.3f}× ({verdict}, {imp['significance_test']}{p}), "
-                  f"compression {imp['compression_ratio']:.2f}×, accuracy Δ {imp['accuracy_delta']:+.4f}")
-    return table
-
-
-def run_workflow(out_path: str | os.PathLike = "build/results/submission.json", num_runs: int = 100,
-                 seed: int = 0, progress: bool = True, student_name: Optional[str] = None,
-                 log: Callable[[str], None] = print) -> dict:
-    """Train, optimize, benchmark and submit on the embedded digits data; return the submission.
-
-    Every optimized variant is measured and shown; the INT8 model is the one submitted.
-    """
-    X_tr, y_tr, X_te, y_te = load_digits(seed=seed)
-    baseline = train_baseline(X_tr, y_tr, seed=seed)
-    reports = {"baseline": BenchmarkReport("baseline_fp32")}
-    reports["baseline"].benchmark_model(baseline, X_te, y_te, num_runs=num_runs, progress=progress)
-    variants = optimized_variants(baseline, X_tr, y_tr, seed=seed)
-    for name, (model, _) in variants.items():
-        reports[name] = BenchmarkReport(name)
-        reports[name].benchmark_model(model, X_te, y_te, num_runs=num_runs, progress=progress)
-    log("every model measured:\n" + format_table({r.model_name: r.metrics for r in reports.values()}))
-    if "int8" in variants:
-        submission = generate_submission(reports["baseline"], reports["int8"], student_name=student_name,
-                                         techniques_applied=variants["int8"][1])
-    else:
-        submission = generate_submission(reports["baseline"], student_name=student_name)
-    path = save_submission(submission, out_path)
-    log(f"\nsubmission written to {path}")
-    return submission
-
+# The reports measured in section 4 become your submission, saved next to this notebook.
+# (The course's `tinytorch olympics run` command does the same from training to file, with the
+# functions you wrote.)
 
 # %%
 # Your submission, from the reports measured in section 4, written next to this notebook.
+from tinytorch.submission.tables import format_comparison
+
 if SHOWCASE:
     try:
         my_submission = generate_submission(measured["baseline"], measured["int8"], student_name=None,

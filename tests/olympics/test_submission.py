@@ -14,6 +14,7 @@ from tinytorch.olympics import (
 from known_cost import measured_report
 
 
+@pytest.mark.timing  # compares wall-clock latencies of two spinning models: run alone
 def test_submission_from_measured_reports_is_valid(valid_submission_factory):
     sub = valid_submission_factory()
     assert validate_submission_schema(sub) is True

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.tools.submissions import paths
-from tinytorch.olympics import (
-    SubmissionValidationError, json_path, submission_errors, validate_submission_schema,
-)
+from tinytorch.olympics import SubmissionValidationError, submission_errors, validate_submission_schema
+from tinytorch.submission.paths import json_path
 
 
 def test_json_path_format():

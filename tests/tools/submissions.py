@@ -8,9 +8,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from tinytorch.olympics import (
-    collect_system_info, speedup_significance, submission_errors,
-)
+from tinytorch.olympics import submission_errors
+from tinytorch.submission.significance import speedup_significance
+from tinytorch.submission.system import collect_system_info
 
 
 

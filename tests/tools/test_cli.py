@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.tools.submissions import make_submission, noisy_samples, other_machine, write
-from tinytorch.cli import build_parser
+from tinytorch.olympics.cli import build_parser
 from tinytorch.olympics import MAX_SUBMISSION_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ SCRIPT = Path(sys.executable).parent / "tinytorch"
 
 def tinytorch(*args, script=False):
     """Run the command line in a fresh interpreter; the console script when `script`."""
-    command = [str(SCRIPT)] if script else [sys.executable, "-m", "tinytorch.cli"]
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "tinytorch.olympics.cli"]
     return subprocess.run([*command, "olympics", *map(str, args)], capture_output=True, text=True,
                           timeout=300, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
@@ -226,7 +226,7 @@ def unreadable(files, monkeypatch):
 
 
 def test_validate_reports_an_unreadable_file(files, unreadable, capsys):
-    from tinytorch.cli import main
+    from tinytorch.olympics.cli import main
     assert main(["olympics", "validate", str(files["base"]), str(unreadable)]) == 1
     out = capsys.readouterr().out
     assert f"{unreadable}: valid" not in out and f"{files['base']}: valid" in out
@@ -234,7 +234,7 @@ def test_validate_reports_an_unreadable_file(files, unreadable, capsys):
 
 
 def test_compare_refuses_an_unreadable_file(files, unreadable, capsys):
-    from tinytorch.cli import main
+    from tinytorch.olympics.cli import main
     assert main(["olympics", "compare", str(files["base"]), str(unreadable)]) == 2
     err = capsys.readouterr().err
     assert "rerun.json" in err and "cannot be read (Permission denied)" in err

@@ -5,7 +5,7 @@ import pytest
 
 from tests.olympics.known_cost import measured_report
 from tests.tools.submissions import make_submission, noisy_samples, other_machine
-from tinytorch.compare import (
+from tinytorch.olympics.compare import (
     CompareError, compare_submissions, format_report, parse_threshold,
 )
 from tinytorch.olympics import generate_submission

@@ -9,7 +9,7 @@ import mlflow  # the [mlflow] extra is part of `make install`: its absence fails
 import pytest
 
 from tests.tools.submissions import write
-from tinytorch.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
+from tinytorch.olympics.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
 from tinytorch.olympics import load_submission
 
 
@@ -58,7 +58,7 @@ def test_missing_mlflow_names_the_extra(monkeypatch):
 def test_cli_without_mlflow_says_how_to_install(measured_submission, tmp_path):
     path = write(tmp_path / "submission.json", measured_submission)
     code = ("import sys; sys.modules['mlflow'] = None\n"
-            "from tinytorch.cli import main\n"
+            "from tinytorch.olympics.cli import main\n"
             f"sys.exit(main(['olympics', 'log-mlflow', {str(path)!r}]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2

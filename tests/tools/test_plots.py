@@ -9,8 +9,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
 from tests.tools.submissions import make_submission, noisy_samples, write
-from tinytorch.leaderboard import build_leaderboard
-from tinytorch.plots import _COLORS, plot_latency_distribution, plot_leaderboard, plot_submission
+from tinytorch.olympics.leaderboard import build_leaderboard
+from tinytorch.olympics.plots import _COLORS, plot_latency_distribution, plot_leaderboard, plot_submission
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASELINE_RGB, OPTIMIZED_RGB = to_rgb(_COLORS["baseline"]), to_rgb(_COLORS["optimized"])

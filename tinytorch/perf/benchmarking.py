@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+from tinytorch.perf.inputs import check_count
 from tinytorch.perf.statistics import as_samples, median_confidence_interval, percentile
 
 # A progress bar appears only for measurements expected to take longer than this.
@@ -146,12 +147,6 @@ def _share(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.0f}%" if whole > 0 else "infinitely many times"
 
 
-def _check_count(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
-    return int(value)
-
-
 def _timed_calls(fn: Callable[[], Any], out: list, start: int, stop: int) -> None:
     """Fill out[start:stop] with the duration of one call of fn each, in nanoseconds.
 
@@ -196,8 +191,8 @@ def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: in
     """
     if not callable(fn):
         raise ValueError(f"fn: expected a callable taking no arguments, got {type(fn).__name__}")
-    num_runs = _check_count(num_runs, "num_runs", 1)
-    warmup_runs = _check_count(warmup_runs, "warmup_runs", 0)
+    num_runs = check_count(num_runs, "num_runs", 1)
+    warmup_runs = check_count(warmup_runs, "warmup_runs", 0)
 
     # A preallocated list: storing into it is cheaper than into array('q') or a numpy array
     # (no conversion to a C integer inside the timed loop); numpy converts it once at the end.
@@ -285,8 +280,8 @@ class Benchmark:
     def __init__(self, models: Any, *, num_runs: int = 100, warmup_runs: int = 10,
                  progress: bool = True) -> None:
         self.models = _named_models(models)
-        self.num_runs = _check_count(num_runs, "num_runs", 1)
-        self.warmup_runs = _check_count(warmup_runs, "warmup_runs", 0)
+        self.num_runs = check_count(num_runs, "num_runs", 1)
+        self.warmup_runs = check_count(warmup_runs, "warmup_runs", 0)
         self.progress = progress
         self.results: dict[str, BenchmarkResult] = {}
 

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from tinytorch.leaderboard import Entry, Leaderboard, pareto_mask, rank
+from tinytorch.olympics.leaderboard import Entry, Leaderboard, pareto_mask, rank
 
 FORMATS = ("png", "svg")
 LATENCY_STEM = "latency_distribution"

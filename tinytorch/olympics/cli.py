@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 import tinytorch
 
 if TYPE_CHECKING:
-    from tinytorch.leaderboard import Leaderboard
+    from tinytorch.olympics.leaderboard import Leaderboard
 
 OK, NO, USAGE = 0, 1, 2
 EXIT_CODES = "exit codes: 0 success; 1 the answer is no ({}); 2 usage error or unreadable input."
@@ -38,7 +38,7 @@ def _positive_int(text: str) -> int:
 
 
 def _threshold(text: str) -> float:
-    from tinytorch.compare import CompareError, parse_threshold
+    from tinytorch.olympics.compare import CompareError, parse_threshold
     try:
         return parse_threshold(text)
     except CompareError as error:
@@ -76,7 +76,7 @@ def _report_skipped(board: Leaderboard) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tinytorch.olympics import format_comparison, run_workflow
-    from tinytorch.plots import plot_submission
+    from tinytorch.olympics.plots import plot_submission
     submission = run_workflow(args.out, num_runs=args.num_runs, seed=args.seed, progress=not args.no_progress)
     print()
     print(format_comparison(submission))
@@ -105,7 +105,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tinytorch.compare import CompareError, compare_submissions, format_report
+    from tinytorch.olympics.compare import CompareError, compare_submissions, format_report
     base, new = _load("compare", args.base), _load("compare", args.new)
     if base is None or new is None:
         return USAGE
@@ -124,7 +124,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from tinytorch.leaderboard import build_leaderboard, render
+    from tinytorch.olympics.leaderboard import build_leaderboard, render
     try:
         board = build_leaderboard(args.dir, sort=args.sort)
     except FileNotFoundError as error:
@@ -140,8 +140,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tinytorch.leaderboard import build_leaderboard
-    from tinytorch.plots import plot_leaderboard, plot_submission
+    from tinytorch.olympics.leaderboard import build_leaderboard
+    from tinytorch.olympics.plots import plot_leaderboard, plot_submission
     source = Path(args.source)
     if source.is_dir():
         board = build_leaderboard(source)
@@ -161,7 +161,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_log_mlflow(args: argparse.Namespace) -> int:
-    from tinytorch.mlflow_export import MlflowUnavailable, log_submission
+    from tinytorch.olympics.mlflow_export import MlflowUnavailable, log_submission
     submission = _load("log-mlflow", args.submission)
     if submission is None:
         return USAGE
@@ -187,9 +187,9 @@ def _command(sub: argparse._SubParsersAction, name: str, handler: Callable, help
 
 def build_parser() -> argparse.ArgumentParser:
     """The full `tinytorch` argument parser."""
-    from tinytorch.compare import MODEL_CHOICES
-    from tinytorch.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS
-    from tinytorch.mlflow_export import DEFAULT_EXPERIMENT
+    from tinytorch.olympics.compare import MODEL_CHOICES
+    from tinytorch.olympics.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS
+    from tinytorch.olympics.mlflow_export import DEFAULT_EXPERIMENT
     from tinytorch.olympics import METRIC_KEYS, run_workflow
     workflow = inspect.signature(run_workflow).parameters  # its defaults are the CLI's defaults
 
