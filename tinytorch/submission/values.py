@@ -1,0 +1,48 @@
+"""The numbers of a submission: which are valid, how they compare, how ratios and samples are made."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tinytorch.submission.paths import json_path
+
+
+def is_number(value: Any) -> bool:
+    """True for finite int and float values; False for bools, NaN, ±inf, ints beyond float range, and the rest."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows any number of digits)
+        return False
+
+
+def non_finite_paths(node: Any) -> list:
+    """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
+    found, stack = [], [(node, ())]
+    while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not is_number(value):
+            found.append(json_path(path))
+    return found
+
+
+def relatively_close(a: Any, b: Any, tolerance: float = 1e-3) -> bool:
+    """a ≈ b within a relative tolerance (both must be numbers)."""
+    return is_number(a) and is_number(b) and abs(a - b) <= tolerance * max(abs(a), abs(b), 1e-12)
+
+
+def safe_ratio(numerator: float, denominator: float, what: str) -> float:
+    """numerator / denominator, refusing a zero or negative denominator with a message naming `what`."""
+    if not denominator > 0:
+        raise ValueError(f"{what}: cannot compute a ratio with a denominator of {denominator!r}")
+    return float(numerator / denominator)
+
+
+def compact_samples(samples_ms: list) -> list:
+    """Raw latency samples rounded to 5 significant digits: a third of the JSON, same statistics."""
+    return [float(f"{s:.5g}") for s in samples_ms]
