@@ -20,12 +20,14 @@ _REPO = str(Path(__file__).resolve().parent)
 if _REPO not in sys.path:  # the course's own preprocessors live in tools/
     sys.path.insert(0, _REPO)
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,  # noqa: E402
-                                    GetGrades, OverwriteKernelspec)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
+                                    ClearOutput, DeduplicateIds, GetGrades, IgnorePattern,
+                                    LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
 from tools.course import RELEASE_DIRECTORY, SOURCE_DIRECTORY  # noqa: E402
 from tools.feedback import SanitizeHiddenTests  # noqa: E402
+from tools.jail.execute import JailedExecute  # noqa: E402
 from tools.restore_cells import RestoreLockedCells  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -49,6 +51,19 @@ _KERNEL_DIR = tempfile.mkdtemp(prefix="nbg-")
 atexit.register(shutil.rmtree, _KERNEL_DIR, True)
 c.KernelManager.transport = "ipc"
 c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
+
+# Every graded kernel runs in the grading jail (tools/jail, bubblewrap): stock autograding with
+# Execute replaced by its subclass JailedExecute, whose kernel manager starts each kernel jailed
+# and whose notebook is still graded when the kernel dies or runs out of its budget. SANDBOX=0 in
+# the environment grades unjailed (logged).
+c.Autograde.autograde_preprocessors = [JailedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+# The jail's limits are settings of tools/jail/settings.py (defaults and reasons there), e.g.:
+#   c.JailSettings.budget_s = 300        wall-clock seconds for the whole notebook
+#   c.JailSettings.memory_mib = 4096     address space of each process in the jail
+#   c.JailSettings.max_processes = 256   processes and threads at once
+#   c.JailSettings.write_mib = 512       the jail's /tmp and working folder; the largest file
 
 # Stock sanitizing, with OverwriteCells replaced by its subclass RestoreLockedCells: a deleted or
 # moved locked cell (test or fixture) is put back in its source position and graded, where stock
