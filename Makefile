@@ -9,7 +9,7 @@ JOBS   ?= 2
 
 .DEFAULT_GOAL := all
 .PHONY: release autograde feedback grades
-.PHONY: all install test bench clean export book results install-chromium
+.PHONY: all install test bench clean export book results install-chromium install-bwrap
 
 # The main job: regenerate the package export and the release, run the capstone, build the book.
 all: install export release results book
@@ -29,7 +29,7 @@ export: install
 	$(PY) -m tools.export
 
 # Tests that time known-cost callables run first and alone, then the rest.
-test: install install-chromium book
+test: install install-chromium install-bwrap book
 	$(PY) -m pytest -m timing
 	$(PY) -m pytest -m "not timing"
 
@@ -48,6 +48,11 @@ book: install results
 install-chromium:
 	tools/install_chromium.sh
 
+# bubblewrap for the grading jail every graded kernel runs in (apt-get, root only; says how
+# otherwise). `make autograde SANDBOX=0` grades without it, unsafely, and says so.
+install-bwrap:
+	tools/install_bwrap.sh
+
 # The student release: jupytext source -> nbgrader source notebook (build/nbgrader/source) ->
 # stock `nbgrader generate_assignment` -> modules/20_capstone/capstone.ipynb (committed).
 release: install
@@ -61,7 +66,7 @@ gradebook.db:
 # of $(JOBS) worker processes (or the existing cluster at SCHEDULER=tcp://host:8786), with the
 # scores stock `nbgrader autograde 20_capstone` gives; prints and writes grading-report.csv/.txt.
 # FORCE=1 regrades students already graded.
-autograde: install gradebook.db
+autograde: install install-bwrap gradebook.db
 	$(PY) tools/autograde_parallel.py --jobs $(JOBS) $(if $(FORCE),--force) \
 		$(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
