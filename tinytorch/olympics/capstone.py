@@ -83,7 +83,7 @@ def train_baseline(X_train: np.ndarray, y_train: np.ndarray, *, epochs: int = 30
     return model
 
 
-# ---- from src/20_capstone/20_capstone.py:219 (cell 'benchmark-report')
+# ---- from src/20_capstone/20_capstone.py:223 (cell 'benchmark-report')
 class BenchmarkReport:
     """The measurements of one model: metrics, raw latency samples, settings and machine.
 
@@ -155,7 +155,7 @@ class BenchmarkReport:
         return f"BenchmarkReport({self.model_name!r}, {state})"
 
 
-# ---- from src/20_capstone/20_capstone.py:524 (cell 'submission-helpers')
+# ---- from src/20_capstone/20_capstone.py:530 (cell 'submission-helpers')
 from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.values import compact_samples, safe_ratio
 
@@ -168,7 +168,7 @@ def _require_benchmarked(report: Any, argument: str) -> None:
                          "call .benchmark_model(...) first")
 
 
-# ---- from src/20_capstone/20_capstone.py:544 (cell 'generate-submission')
+# ---- from src/20_capstone/20_capstone.py:550 (cell 'generate-submission')
 def generate_submission(baseline_report: BenchmarkReport, optimized_report: Optional[BenchmarkReport] = None,
                         student_name: Optional[str] = None,
                         techniques_applied: Optional[list] = None) -> dict:
@@ -226,14 +226,14 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
     return submission
 
 
-# ---- from src/20_capstone/20_capstone.py:715 (cell 'schema-helpers')
+# ---- from src/20_capstone/20_capstone.py:721 (cell 'schema-helpers')
 from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
 from tinytorch.submission.paths import json_path, lookup
 from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 
-# ---- from src/20_capstone/20_capstone.py:729 (cell 'validator')
+# ---- from src/20_capstone/20_capstone.py:735 (cell 'validator')
 def submission_errors(submission: Any) -> list:
     """Every problem of `submission` as 'path: message' strings; empty when it is valid."""
     errors = schema_errors(submission)
@@ -283,7 +283,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:883 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:889 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
