@@ -1,61 +1,50 @@
-"""Autograde the submissions of an assignment in N processes, with the scores stock sequential
-``nbgrader autograde`` would give, merged into the one gradebook.
+"""Autograde the submissions of an assignment as many small tasks on Dask, with the scores stock
+sequential ``nbgrader autograde`` would give, merged into the one gradebook, and write the
+grading report.
 
-nbgrader grades one submission at a time, and its SQLite gradebook does not take concurrent
-writers well. So each worker gets
-- its own shard of students: a folder of links ``<work>/<k>/submitted/<student>`` to the real
-  ``submitted/<student>`` folders, passed as ``CourseDirectory.submitted_directory``;
-- its own copy of the gradebook (``CourseDirectory.db_url``), taken before any worker starts;
-and runs the stock ``nbgrader autograde <assignment>`` on them, with this repo's
-nbgrader_config.py (same timeout, same cell restoring). Autograded notebooks land in the shared
-``autograded/<student>/`` folders, one student per worker, so workers never touch the same file.
-When all workers are done, each worker's rows for its own students (student, submission,
-per-cell grades and comments, late penalty) are copied into the main gradebook with nbgrader's
-Gradebook API, one writer at a time.
+One task grades one student (``--per-task K``: K students) with stock ``nbgrader autograde`` in a
+scratch course built from bytes it is sent (tools/grading/task.py): the release's nbgrader
+source, the gradebook without students, the student package and the student's submitted folder.
+It returns its gradebook and the autograded folder; this process, the one writer, merges the
+rows into ``gradebook.db`` with nbgrader's Gradebook API and writes ``autograded/<student>/``.
+Small tasks let the scheduler balance slow notebooks: a worker that finishes takes the next.
 
-Usage: ``python tools/autograde_parallel.py [--jobs N] [--course-root DIR] [--force]
-[--student ID ...] [-- extra nbgrader options]``. Exit code 0 when every submission was graded,
-1 when some could not be (they are listed; nbgrader leaves them with a score of 0), 2 on usage
-errors.
+The tasks run on a Dask ``LocalCluster`` of ``--jobs`` worker processes, or with
+``--scheduler tcp://host:8786`` on an existing Dask cluster. A worker that dies mid-task has its
+task retried on another worker (bounded); a task that fails every try is listed in the report.
+
+Usage: ``python tools/autograde_parallel.py [--jobs N | --scheduler ADDRESS] [--per-task K]
+[--course-root DIR] [--force] [--student ID ...] [-- extra nbgrader options]``. Prints the
+grading report and writes it next to the gradebook (grading-report.csv / .txt). Exit code 0 when
+every submission was graded, 1 when some could not be (the report says why), 2 on usage errors.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.course import ASSIGNMENT_ID, NOTEBOOK_ID, REPO, nbgrader_command, nbgrader_env  # noqa: E402
+from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY,  # noqa: E402
+                          nbgrader_command, nbgrader_env)
+from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host  # noqa: E402
+from tools.grading.gradebook import (copy_gradebook, merge_submissions, scores,  # noqa: E402
+                                     sqlite_url, student_records, without_students)
+from tools.grading.report import (GRADED, NOT_GRADED, SKIPPED, ReportLine, build_line,  # noqa: E402
+                                  events_by_student, submission_problem, to_text, write_report)
+from tools.grading.task import CourseBundle, Submission, TaskResult, read_files  # noqa: E402
+from tools.student_package import student_package_files  # noqa: E402
 
-
-@dataclass
-class Worker:
-    """One shard of students graded by one nbgrader process."""
-
-    index: int
-    students: list[str]
-    folder: Path
-
-    @property
-    def submitted(self) -> Path:
-        return self.folder / "submitted"
-
-    @property
-    def db_path(self) -> Path:
-        return self.folder / "gradebook.db"
-
-    @property
-    def log_path(self) -> Path:
-        return self.folder.parent / f"worker-{self.index}.log"
+#: Environment variables of this process that every grading task gets too, wherever it runs
+#: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
+FORWARDED_VARIABLES = ("SANDBOX", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> list[str]:
@@ -66,144 +55,152 @@ def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> li
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
 
 
-def shard(students: list[str], jobs: int) -> list[list[str]]:
-    """Deal students round-robin into at most ``jobs`` non-empty shards."""
-    shards = [students[k::jobs] for k in range(max(1, jobs))]
-    return [s for s in shards if s]
+def groups(students: list[str], per_task: int) -> list[list[str]]:
+    """``students`` in consecutive groups of ``per_task``: one grading task each."""
+    size = max(1, per_task)
+    return [students[k:k + size] for k in range(0, len(students), size)]
 
 
-def copy_gradebook(src: Path, dest: Path) -> None:
-    """A consistent copy of an SQLite gradebook (the backup API, not a file copy)."""
-    source, target = sqlite3.connect(src), sqlite3.connect(dest)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-
-
-def _prepare(worker: Worker, course_root: Path, main_db: Path) -> None:
-    worker.submitted.mkdir(parents=True)
-    for student in worker.students:
-        (worker.submitted / student).symlink_to(Path(course_root, "submitted", student).resolve())
-    copy_gradebook(main_db, worker.db_path)
-
-
-def worker_command(worker: Worker, course_root: Path, assignment: str,
-                   extra: list[str]) -> list[str]:
-    """The stock ``nbgrader autograde`` argv of one worker: its shard and its gradebook copy."""
-    return nbgrader_command(
-        "autograde", assignment,
-        f"--CourseDirectory.root={Path(course_root).resolve()}",
-        f"--CourseDirectory.submitted_directory={worker.submitted.resolve()}",
-        f"--CourseDirectory.db_url=sqlite:///{worker.db_path.resolve()}",
-        *extra)
-
-
-def merge_submissions(src_url: str, dest_url: str, assignment: str, students: list[str]) -> None:
-    """Copy the gradebook rows of ``students`` for ``assignment`` from one gradebook to another."""
-    from nbgrader.api import Gradebook, MissingEntry  # heavy import, only when merging
-    from sqlalchemy.exc import SAWarning
-
-    # nbgrader's add_submission makes SQLAlchemy warn about its autoflush (stock autograde prints
-    # the same); it is harmless and would only bury the report.
-    with warnings.catch_warnings(), Gradebook(src_url) as src, Gradebook(dest_url) as dest:
-        warnings.simplefilter("ignore", SAWarning)
-        for student_id in students:
-            try:
-                sub = src.find_submission(assignment, student_id)
-            except MissingEntry:
-                continue
-            who = sub.student
-            dest.update_or_create_student(student_id, first_name=who.first_name,
-                                          last_name=who.last_name, email=who.email,
-                                          lms_user_id=who.lms_user_id)
-            dest.update_or_create_submission(assignment, student_id, timestamp=sub.timestamp,
-                                             extension=sub.extension)
-            for nb in sub.notebooks:
-                _merge_notebook(dest, nb, assignment, student_id)
-            dest.db.commit()
-
-
-def _merge_notebook(dest, nb, assignment: str, student_id: str) -> None:
-    target = dest.find_submission_notebook(nb.name, assignment, student_id)
-    target.flagged = nb.flagged
-    target.late_submission_penalty = nb.late_submission_penalty
-    for grade in nb.grades:
-        row = dest.find_grade(grade.name, nb.name, assignment, student_id)
-        row.auto_score = grade.auto_score
-        row.manual_score = grade.manual_score
-        row.extra_credit = grade.extra_credit
-        row.needs_manual_grade = grade.needs_manual_grade
-    for comment in nb.comments:
-        row = dest.find_comment(comment.name, nb.name, assignment, student_id)
-        row.auto_comment = comment.auto_comment
-        row.manual_comment = comment.manual_comment
+def autograded_folder(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> Path:
+    """Where nbgrader keeps a student's autograded assignment."""
+    return Path(course_root) / "autograded" / student / assignment
 
 
 def autograded_ok(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> bool:
     """Whether nbgrader left an autograded notebook (it removes the ones it failed on)."""
-    return (Path(course_root) / "autograded" / student / assignment / f"{NOTEBOOK_ID}.ipynb").is_file()
+    return (autograded_folder(course_root, student, assignment) / f"{NOTEBOOK_ID}.ipynb").is_file()
 
 
-def plan(students: list[str], jobs: int, work: Path) -> list[Worker]:
-    """The shard plan: one worker per non-empty shard of ``students``, in folders under ``work``."""
-    return [Worker(k, s, Path(work) / str(k)) for k, s in enumerate(shard(students, jobs))]
+def course_bundle(course_root: Path, extra: list[str], assignment: str = ASSIGNMENT_ID) -> CourseBundle:
+    """What every task shares, read from the course root: the release's nbgrader source, the
+    gradebook without its students, the student package and the nbgrader options."""
+    source = Path(course_root) / SOURCE_DIRECTORY / assignment
+    if not source.is_dir():
+        raise FileNotFoundError(f"no nbgrader source at {source}: build the release first (make release)")
+    with tempfile.TemporaryDirectory(prefix="gradebook-template-") as folder:
+        template = Path(folder) / "gradebook.db"
+        copy_gradebook(Path(course_root) / "gradebook.db", template)
+        without_students(sqlite_url(template))
+        gradebook = template.read_bytes()
+    package = {p.as_posix(): (REPO / p).read_bytes() for p in student_package_files(REPO)}
+    env = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
+    return CourseBundle(assignment, read_files(source), gradebook, package, tuple(extra), env)
 
 
-# Math libraries start one thread per core in every kernel; N kernels at once would then fight
-# over the cores (OpenBLAS threads spin while they wait). Each worker gets its share instead,
-# unless the instructor set these variables already.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+@dataclass
+class Collector:
+    """Receives task results in the one writer process: merges their gradebook rows into the
+    course gradebook, writes their autograded folders and logs, and remembers what the report
+    needs."""
+
+    course_root: Path
+    assignment: str
+    log_folder: Path
+    autograded: set[str] = field(default_factory=set)
+    events: dict = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)  # student -> log file name
+
+    def __call__(self, result: TaskResult) -> None:
+        log = self.log_folder / f"{result.students[0]}.log"
+        log.write_text(result.log, encoding="utf-8")
+        with tempfile.TemporaryDirectory(prefix="task-gradebook-") as folder:
+            db = Path(folder) / "gradebook.db"
+            db.write_bytes(result.gradebook)
+            merge_submissions(sqlite_url(db), sqlite_url(self.course_root / "gradebook.db"),
+                              self.assignment, list(result.students))
+        for student in result.students:
+            self._write_autograded(student, result.autograded.get(student, {}))
+            self.logs[student] = str(log.relative_to(self.course_root))
+        self.events.update(events_by_student(result.log, result.students))
+
+    def _write_autograded(self, student: str, files: dict[str, tuple[bytes, int]]) -> None:
+        # As stock autograde does, a regraded student's old folder goes, whatever the outcome.
+        folder = autograded_folder(self.course_root, student, self.assignment)
+        shutil.rmtree(folder, ignore_errors=True)
+        for name, (data, mode) in files.items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(mode)
+        if files:
+            self.autograded.add(student)
 
 
-def worker_env(workers: int) -> dict[str, str]:
-    """nbgrader's environment, with math-library threads limited to this worker's share of cores."""
-    env = nbgrader_env()
-    share = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
-    for name in THREAD_VARIABLES:
-        env.setdefault(name, share)
-    return env
+@dataclass(frozen=True)
+class GradingRun:
+    """The outcome of one ``grade_course``: the report lines and where the report was written."""
+
+    lines: list[ReportLine]
+    report_csv: Path
+    report_txt: Path
+    log_folder: Path
+
+    @property
+    def failed(self) -> list[str]:
+        """The students whose submission could not be graded."""
+        return [line.student for line in self.lines if line.status == NOT_GRADED]
 
 
-def launch(commands: list[list[str]], logs: list[Path]) -> None:
-    """Run the worker commands at once, each logging to its own file, and wait for all."""
-    procs = []
-    env = worker_env(len(commands))
-    for cmd, log_path in zip(commands, logs):
-        log = log_path.open("w")
-        procs.append((subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT), log))
-    for proc, log in procs:
-        proc.wait()
-        log.close()
-
-
-def run_parallel(course_root: Path, jobs: int, students: list[str], extra: list[str],
-                 assignment: str = ASSIGNMENT_ID) -> list[str]:
-    """Grade ``students`` in ``jobs`` processes and merge; returns the students that failed.
-    Any ``jobs`` >= 1 takes this path: a worker grades exactly the students linked into its
-    shard, so which students are graded never depends on how many processes there are."""
+def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
+                 force: bool = False, extra: list[str] | None = None,
+                 scheduler: str | None = None, per_task: int = 1,
+                 assignment: str = ASSIGNMENT_ID) -> GradingRun:
+    """Grade the submitted students (all, or ``students``) on a LocalCluster of ``jobs`` workers
+    or the Dask cluster at ``scheduler``; merge, write and return the grading report. Students
+    already autograded are skipped unless ``force``, as stock nbgrader does."""
     course_root = Path(course_root).resolve()
     main_db = course_root / "gradebook.db"
     if not main_db.is_file():
         raise FileNotFoundError(f"no gradebook at {main_db}: build the release first (make release)")
+    chosen = _chosen(course_root, students, assignment)
+    skipped = [] if force else [s for s in chosen if autograded_ok(course_root, s, assignment)]
+    todo = [s for s in chosen if s not in skipped]
     work_base = course_root / "build" / "autograde"
     work_base.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=work_base))
-    workers = plan(students, jobs, work)
-    for worker in workers:
-        _prepare(worker, course_root, main_db)
-    launch([worker_command(w, course_root, assignment, extra) for w in workers],
-           [w.log_path for w in workers])
-    main_url = f"sqlite:///{main_db}"
-    for worker in workers:
-        merge_submissions(f"sqlite:///{worker.db_path}", main_url, assignment, worker.students)
-    for worker in workers:  # the logs stay, for the instructor
-        shutil.rmtree(worker.folder)
-    print(f"autograde: {len(students)} submission(s) in {len(workers)} process(es); "
-          f"nbgrader logs in {work}")
-    return [s for s in students if not autograded_ok(course_root, s, assignment)]
+    collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
+    failures: list[TaskFailure] = []
+    submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
+    if todo:
+        bundle = course_bundle(course_root, (["--force"] if force else []) + list(extra or []),
+                               assignment)
+        records = student_records(sqlite_url(main_db), assignment, todo)
+        tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
+                 for group in groups(todo, per_task)]
+        with dask_client(scheduler, jobs) as client:
+            bundle = replace(bundle, workers_per_host=workers_per_host(client))
+            failures = run_tasks(client, bundle, tasks, collector)
+    lines = _report_lines(course_root, assignment, chosen, skipped, submitted, collector, failures)
+    csv_path, txt_path = write_report(course_root, lines)
+    return GradingRun(lines, csv_path, txt_path, collector.log_folder)
+
+
+def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
+    everyone = submitted_students(course_root, assignment)
+    missing = sorted(set(students or []) - set(everyone))
+    if missing:
+        raise ValueError(f"no submission folder for student(s): {', '.join(missing)}")
+    return everyone if not students else [s for s in everyone if s in students]
+
+
+def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped: list[str],
+                  submitted: dict, collector: Collector,
+                  failures: list[TaskFailure]) -> list[ReportLine]:
+    score = scores(sqlite_url(course_root / "gradebook.db"), assignment, chosen)
+    failed = {s: f.reason for f in failures for s in f.students}
+    lines = []
+    for student in chosen:
+        total, maximum = score.get(student, (None, None))
+        if student in skipped:
+            lines.append(ReportLine(student, SKIPPED, total, maximum,
+                                    "already autograded (FORCE=1 / --force regrades)"))
+        elif student in failed:
+            lines.append(ReportLine(student, NOT_GRADED, total, maximum, failed[student]))
+        else:
+            lines.append(build_line(
+                student, score.get(student), student in collector.autograded,
+                submission_problem(submitted[student], NOTEBOOK_ID),
+                collector.events.get(student, []), collector.logs.get(student, "the task log")))
+    return lines
 
 
 def run_sequential(course_root: Path, students: list[str], extra: list[str],
@@ -219,17 +216,18 @@ def run_sequential(course_root: Path, students: list[str], extra: list[str],
 
 
 def autograde(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
-              force: bool = False, extra: list[str] | None = None) -> list[str]:
-    """Grade the submitted students (all, or ``students``); returns those that failed."""
-    everyone = submitted_students(course_root)
-    chosen = everyone if not students else [s for s in everyone if s in students]
-    missing = sorted(set(students or []) - set(everyone))
-    if missing:
-        raise ValueError(f"no submission folder for student(s): {', '.join(missing)}")
-    options = (["--force"] if force else []) + list(extra or [])
-    if not chosen:
-        return []
-    return run_parallel(course_root, jobs, chosen, options)
+              force: bool = False, extra: list[str] | None = None,
+              scheduler: str | None = None, per_task: int = 1) -> list[str]:
+    """Grade the submitted students (all, or ``students``); returns those that failed. The
+    grading report is written next to the gradebook."""
+    return grade_course(course_root, jobs, students, force, extra, scheduler, per_task).failed
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,20 +238,26 @@ def main(argv: list[str] | None = None) -> int:
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1:]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", "-j", type=int, default=2, help="grading processes (>= 1)")
+    parser.add_argument("--jobs", "-j", type=_positive, default=2,
+                        help="worker processes of the local Dask cluster (>= 1)")
+    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, "
+                        "e.g. tcp://host:8786 (instead of a local cluster)")
+    parser.add_argument("--per-task", type=_positive, default=1, help="students per grading task")
     parser.add_argument("--course-root", type=Path, default=REPO, help="nbgrader course root")
     parser.add_argument("--force", action="store_true", help="regrade already autograded students")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     try:
-        failed = autograde(args.course_root, args.jobs, args.student, args.force, extra)
-    except (FileNotFoundError, ValueError) as err:
+        run = grade_course(args.course_root, args.jobs, args.student, args.force, extra,
+                           args.scheduler or None, args.per_task)
+    except (FileNotFoundError, ValueError, ConnectionError) as err:
         print(f"autograde: {err}", file=sys.stderr)
         return 2
-    if failed:
-        print("autograde: could not grade (scored 0, see the nbgrader log): " + ", ".join(failed),
+    print(to_text(run.lines), end="")
+    print(f"autograde: report in {run.report_csv} and {run.report_txt}; "
+          f"nbgrader logs in {run.log_folder}")
+    if run.failed:
+        print("autograde: could not grade (see the report): " + ", ".join(run.failed),
               file=sys.stderr)
         return 1
     print("autograde: done")

@@ -1,145 +1,178 @@
-"""The plan `tools/autograde_parallel.py` carries out, without grading anything: which stock
-`nbgrader autograde` command lines it starts, which students each one sees, and the exit codes
-of its command line. The workers are replaced by a stand-in that records what it was given and
-plays nbgrader's part (an autograded notebook for each student it "grades")."""
+"""The pieces of `tools/autograde_parallel.py` that decide what is graded and how it is reported,
+without starting a kernel: command-line errors, task grouping, the bytes a task is sent, each
+task's share of the cores, and the report's reasons and formats. Grading itself is tested for
+real in test_autograde.py, test_grading_report.py and test_autograde_dask.py."""
 from __future__ import annotations
 
-import sqlite3
+import json
+import shutil
+import socket
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import tools.autograde_parallel as ap
 from tools.course import ASSIGNMENT_ID, NOTEBOOK_ID
+from tools.grading import report, task
+from tools.grading.gradebook import open_gradebook, sqlite_url
+from tools.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, format_event
+
+
+@pytest.fixture(scope="module")
+def gradebook_template(tmp_path_factory) -> Path:
+    """An nbgrader gradebook with its schema and no rows (created once: nbgrader takes seconds)."""
+    path = tmp_path_factory.mktemp("template") / "gradebook.db"
+    with open_gradebook(sqlite_url(path)):
+        pass
+    return path
 
 
 @pytest.fixture
-def course(tmp_path) -> Path:
-    """A course root with a gradebook file and five submission folders."""
-    sqlite3.connect(tmp_path / "gradebook.db").close()
+def course(tmp_path, gradebook_template) -> Path:
+    """A course root with an empty nbgrader gradebook and five submission folders."""
+    shutil.copy(gradebook_template, tmp_path / "gradebook.db")
     for student in ("ana", "ben", "cal", "dee", "eve"):
         (tmp_path / "submitted" / student / ASSIGNMENT_ID).mkdir(parents=True)
     return tmp_path
 
 
-class FakeWorkers:
-    """Stands in for the nbgrader processes and the gradebook merge."""
-
-    def __init__(self, course: Path, failing: set[str] = frozenset()):
-        self.course, self.failing = course, failing
-        self.commands: list[list[str]] = []
-        self.shards: list[list[str]] = []  # students linked into each worker's submitted folder
-        self.merged: list[list[str]] = []
-
-    def launch(self, commands, logs):
-        assert len(commands) == len(logs)
-        for cmd, log in zip(commands, logs):
-            log.write_text("")
-            self.commands.append(cmd)
-            folder = Path(_option(cmd, "--CourseDirectory.submitted_directory"))
-            shard = sorted(p.name for p in folder.iterdir())
-            assert all((folder / s).resolve() == (self.course / "submitted" / s).resolve() for s in shard)
-            self.shards.append(shard)
-            for student in shard:
-                if student not in self.failing:
-                    out = self.course / "autograded" / student / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_text("{}")
-
-    def merge(self, src_url, dest_url, assignment, students):
-        assert dest_url == f"sqlite:///{(self.course / 'gradebook.db').resolve()}"
-        assert src_url != dest_url and assignment == ASSIGNMENT_ID
-        self.merged.append(list(students))
+def test_students_are_grouped_into_tasks_in_order():
+    students = [f"s{k}" for k in range(5)]
+    assert ap.groups(students, 1) == [[s] for s in students]
+    assert ap.groups(students, 2) == [["s0", "s1"], ["s2", "s3"], ["s4"]]
+    assert ap.groups(students, 9) == [students]
 
 
-def _option(cmd: list[str], name: str) -> str:
-    values = [arg.split("=", 1)[1] for arg in cmd if arg.startswith(name + "=")]
-    assert len(values) == 1, f"{name} should be given once in {cmd}"
-    return values[0]
-
-
-def _run(monkeypatch, course: Path, argv: list[str], failing=frozenset()) -> tuple[int, FakeWorkers]:
-    fake = FakeWorkers(course, set(failing))
-    monkeypatch.setattr(ap, "launch", fake.launch)
-    monkeypatch.setattr(ap, "merge_submissions", fake.merge)
-    return ap.main(["--course-root", str(course), *argv]), fake
-
-
-@pytest.mark.parametrize("jobs", ["1", "2", "3"])
-def test_chosen_students_are_all_graded_whatever_the_jobs(monkeypatch, course, jobs):
-    code, fake = _run(monkeypatch, course, ["--jobs", jobs, "--student", "eve", "--student", "ben",
-                                            "--student", "cal"])
-    assert code == 0
-    assert sorted(s for shard in fake.shards for s in shard) == ["ben", "cal", "eve"]
-    assert len(fake.commands) == min(int(jobs), 3)
-    assert fake.merged == fake.shards, "each worker's own students are merged back"
-
-
-def test_every_submission_is_dealt_round_robin(monkeypatch, course):
-    code, fake = _run(monkeypatch, course, ["--jobs", "2"])
-    assert code == 0
-    assert fake.shards == [["ana", "cal", "eve"], ["ben", "dee"]]
-    assert fake.merged == [["ana", "cal", "eve"], ["ben", "dee"]]
-
-
-def test_command_lines_are_stock_autograde_on_private_shard_and_gradebook(monkeypatch, course):
-    code, fake = _run(monkeypatch, course, ["--jobs", "2", "--force", "--", "--Execute.timeout=7"])
-    assert code == 0
-    dbs = set()
-    for cmd in fake.commands:
-        assert cmd[1:5] == ["-m", "nbgrader", "autograde", ASSIGNMENT_ID]
-        assert _option(cmd, "--CourseDirectory.root") == str(course.resolve())
-        assert "--force" in cmd and "--Execute.timeout=7" in cmd
-        assert not any(arg.startswith("--student") for arg in cmd), "the shard folder chooses"
-        db = _option(cmd, "--CourseDirectory.db_url")
-        assert db.startswith("sqlite:///") and Path(db[len("sqlite:///"):]).name == "gradebook.db"
-        assert Path(db[len("sqlite:///"):]) != (course / "gradebook.db").resolve()
-        dbs.add(db)
-    assert len(dbs) == 2, "each worker writes its own gradebook copy"
-    (run,) = (course / "build" / "autograde").iterdir()
-    assert sorted(p.name for p in run.iterdir()) == ["worker-0.log", "worker-1.log"], (
-        "worker folders are removed; only the logs stay")
-
-
-def test_exit_code_1_names_the_submissions_that_could_not_be_graded(monkeypatch, course, capsys):
-    code, _ = _run(monkeypatch, course, ["--jobs", "2"], failing={"dee"})
-    assert code == 1
-    assert "dee" in capsys.readouterr().err
-
-
-def test_exit_code_2_for_an_unknown_student(monkeypatch, course, capsys):
-    code, fake = _run(monkeypatch, course, ["--student", "ana", "--student", "zed"])
-    assert code == 2 and fake.commands == []
+def test_exit_code_2_for_an_unknown_student(course, capsys):
+    assert ap.main(["--course-root", str(course), "--student", "ana", "--student", "zed"]) == 2
     assert "zed" in capsys.readouterr().err
+    assert not (course / "build").exists(), "nothing is started for a usage error"
 
 
-def test_exit_code_2_without_a_gradebook(monkeypatch, course, capsys):
+def test_exit_code_2_without_a_gradebook(course, capsys):
     (course / "gradebook.db").unlink()
-    code, fake = _run(monkeypatch, course, [])
-    assert code == 2 and fake.commands == []
+    assert ap.main(["--course-root", str(course)]) == 2
     assert "gradebook" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"], ["--bogus"]])
-def test_exit_code_2_for_bad_options(monkeypatch, course, argv, capsys):
+def test_exit_code_2_without_the_release_source(course, capsys):
+    assert ap.main(["--course-root", str(course)]) == 2
+    assert "make release" in capsys.readouterr().err
+
+
+def test_exit_code_2_for_an_unreachable_scheduler(course, capsys):
+    # a port nothing listens on: connection refused, reported with the address
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    (course / "build" / "nbgrader" / "source" / ASSIGNMENT_ID).mkdir(parents=True)
+    assert ap.main(["--course-root", str(course), "--scheduler", address]) == 2
+    assert address in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"], ["--per-task", "0"],
+                                  ["--bogus"]])
+def test_exit_code_2_for_bad_options(course, argv, capsys):
     with pytest.raises(SystemExit) as exit_:
-        _run(monkeypatch, course, argv)
+        ap.main(["--course-root", str(course), *argv])
     assert exit_.value.code == 2
     assert capsys.readouterr().err
 
 
-def test_nothing_submitted_is_success_with_nothing_to_run(monkeypatch, tmp_path):
-    sqlite3.connect(tmp_path / "gradebook.db").close()
-    code, fake = _run(monkeypatch, tmp_path, [])
-    assert code == 0 and fake.commands == []
+def test_nothing_submitted_is_success_with_an_empty_report(tmp_path, gradebook_template):
+    shutil.copy(gradebook_template, tmp_path / "gradebook.db")
+    assert ap.main(["--course-root", str(tmp_path)]) == 0
+    assert report.read_report(tmp_path / report.REPORT_CSV) == {}
 
 
-def test_workers_share_the_cores_between_their_math_libraries(monkeypatch):
-    monkeypatch.setattr(ap.os, "cpu_count", lambda: 4)
-    for name in ap.THREAD_VARIABLES:
+def test_task_files_cannot_leave_their_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"\.\./escape"):
+        task.write_files(tmp_path, {"../escape": b"x"})
+    with pytest.raises(ValueError, match="/etc/passwd"):
+        task.write_files(tmp_path, {"/etc/passwd": b"x"})
+    task.write_files(tmp_path, {"a/b.txt": b"ok"})
+    assert task.read_files(tmp_path) == {"a/b.txt": b"ok"}
+
+
+def test_tasks_share_their_host_cores_between_math_libraries(monkeypatch):
+    monkeypatch.setattr(task.os, "cpu_count", lambda: 4)
+    for name in task.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    env = ap.worker_env(2)
-    assert all(env[name] == "2" for name in ap.THREAD_VARIABLES)
-    assert ap.worker_env(8)["OMP_NUM_THREADS"] == "1"
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # an instructor's own setting wins
-    assert ap.worker_env(2)["OPENBLAS_NUM_THREADS"] == "3"
+    host = task._host()
+    bundle = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, workers_per_host={host: 2})
+    assert all(task.task_env(bundle)[name] == "2" for name in task.THREAD_VARIABLES)
+    crowded = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, workers_per_host={host: 8})
+    assert task.task_env(crowded)["OMP_NUM_THREADS"] == "1"
+    mine = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, env={"OPENBLAS_NUM_THREADS": "3"},
+                             workers_per_host={host: 2})
+    assert task.task_env(mine)["OPENBLAS_NUM_THREADS"] == "3", "an instructor's own setting wins"
+
+
+def test_the_student_package_travels_without_solution_modules(tmp_path, gradebook_template):
+    (tmp_path / "build" / "nbgrader" / "source" / ASSIGNMENT_ID).mkdir(parents=True)
+    (tmp_path / "build" / "nbgrader" / "source" / ASSIGNMENT_ID / "capstone.ipynb").write_text("{}")
+    shutil.copy(gradebook_template, tmp_path / "gradebook.db")
+    bundle = ap.course_bundle(tmp_path, ["--force"])
+    assert bundle.source == {"capstone.ipynb": b"{}"} and bundle.options == ("--force",)
+    assert "tinytorch/__init__.py" in bundle.student_package
+    assert not any(name.startswith("tinytorch/olympics") for name in bundle.student_package)
+
+
+def _notebook_bytes() -> bytes:
+    return nbformat.writes(nbformat.v4.new_notebook()).encode()
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({f"{NOTEBOOK_ID}.ipynb": _notebook_bytes()}, None),
+    ({"capstone.py": b"print(1)"}, "not a notebook: no capstone.ipynb was submitted (found: capstone.py)"),
+    ({}, "not a notebook: no capstone.ipynb was submitted (found: nothing)"),
+    ({f"{NOTEBOOK_ID}.ipynb": b'{"cells": ['}, "not JSON: capstone.ipynb cannot be parsed"),
+    ({f"{NOTEBOOK_ID}.ipynb": b"\xff\xfe"}, "not JSON: capstone.ipynb cannot be parsed"),
+    ({f"{NOTEBOOK_ID}.ipynb": json.dumps({"cells": 3}).encode()},
+     "not a notebook: capstone.ipynb is JSON but not a valid notebook"),
+])
+def test_why_a_submission_cannot_be_graded(files, expected):
+    problem = report.submission_problem(files, NOTEBOOK_ID)
+    assert (problem is None) if expected is None else problem.startswith(expected)
+
+
+def test_jail_events_belong_to_the_student_whose_kernel_logged_them():
+    log = "\n".join([
+        "[AutogradeApp | INFO] Autograding /tmp/x/autograded/ana/20_capstone/capstone.ipynb",
+        "[AutogradeApp | WARNING] " + format_event(BUDGET_EXCEEDED, "/tmp/x/autograded/ana/20_capstone",
+                                                   "stopped after 10 s"),
+        format_event(KERNEL_DIED, "/tmp/x/autograded/ben/20_capstone", "killed by signal 9"),
+    ])
+    found = report.events_by_student(log, ("ana", "ben", "cal"))
+    assert [e.event for e in found["ana"]] == [BUDGET_EXCEEDED]
+    assert [e.event for e in found["ben"]] == [KERNEL_DIED] and found["cal"] == []
+    alone = report.events_by_student(format_event(KERNEL_DIED, "/home/student/work", "gone"), ("dee",))
+    assert [e.detail for e in alone["dee"]] == ["gone"], "a one-student task owns every event"
+
+
+def test_report_lines_give_a_reason_for_everything_not_graded_normally():
+    budget = report.events_by_student(format_event(BUDGET_EXCEEDED, "/w/ana", "stopped after 10 s"),
+                                      ("ana",))["ana"]
+    graded = report.build_line("ana", (40.0, 100.0), True, None, budget, "ana.log")
+    assert (graded.status, graded.score, graded.reason) == (
+        report.GRADED, 40.0, "budget exceeded: stopped after 10 s")
+    clean = report.build_line("ben", (100.0, 100.0), True, None, [], "ben.log")
+    assert clean.reason == ""
+    bad = report.build_line("cal", (0.0, 100.0), False, "not JSON: x", [], "cal.log")
+    assert (bad.status, bad.reason) == (report.NOT_GRADED, "not JSON: x")
+    unknown = report.build_line("dee", None, False, None, [], "run/dee.log")
+    assert unknown.score is None and "run/dee.log" in unknown.reason, "never a silent 0"
+
+
+def test_report_formats_hold_one_line_per_submission(tmp_path):
+    lines = [report.ReportLine("ana", report.GRADED, 100.0, 100.0),
+             report.ReportLine("ben", report.NOT_GRADED, None, None, 'not JSON: "x", y')]
+    csv_path, txt_path = report.write_report(tmp_path, lines)
+    rows = report.read_report(csv_path)
+    assert rows["ana"] == {"student": "ana", "status": "graded", "score": "100",
+                           "max_score": "100", "reason": ""}
+    assert rows["ben"]["reason"] == 'not JSON: "x", y' and rows["ben"]["score"] == ""
+    text = txt_path.read_text().splitlines()
+    assert len(text) == 3 and "100 / 100" in text[1] and text[2].endswith('not JSON: "x", y')

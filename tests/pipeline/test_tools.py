@@ -1,8 +1,6 @@
-"""Fast checks of the pipeline's own pieces (no kernel): the traceback sanitizer, sharding,
-and the gradebook merge of parallel autograding."""
+"""Fast checks of the pipeline's own pieces (no kernel): the traceback sanitizer."""
 from __future__ import annotations
 
-from tools.autograde_parallel import shard
 from tools.feedback import HIDDEN_NOTE, hidden_lines, sanitize_text, sanitize_traceback, strip_ansi
 
 CELL = '''def test_speed():
@@ -56,10 +54,3 @@ def test_frames_without_hidden_code_are_untouched():
 def test_printed_hidden_lines_are_dropped():
     text = "UserWarning: slow\n  secret = speed(calibrate=True)\nok\n"
     assert sanitize_text(text, hidden_lines(CELL)) == "UserWarning: slow\nok\n"
-
-
-def test_shards_are_round_robin_and_cover_everyone():
-    students = [f"s{k}" for k in range(7)]
-    shards = shard(students, 3)
-    assert shards == [["s0", "s3", "s6"], ["s1", "s4"], ["s2", "s5"]]
-    assert shard(["a"], 4) == [["a"]]

@@ -1,0 +1,8 @@
+"""Grading many submissions with stock ``nbgrader autograde``, on one machine or a Dask cluster.
+
+One concept per module: ``gradebook`` (copying, seeding and merging gradebook rows through
+nbgrader's Gradebook API), ``task`` (one grading task: a scratch course built from bytes, stock
+nbgrader in it, rows and autograded files returned), ``cluster`` (where the tasks run: a Dask
+``LocalCluster`` or an existing scheduler) and ``report`` (one line per submission, with the
+reason for anything not graded normally).
+"""

@@ -1,0 +1,115 @@
+"""Where grading tasks run: a Dask ``LocalCluster`` of worker processes on this machine, or an
+existing Dask cluster reached through its scheduler's address. The tasks are the same either
+way; only the scheduler differs.
+
+A worker that dies mid-task is noticed by the scheduler, which runs the task again on another
+worker, up to ``distributed.scheduler.allowed-failures`` times more; a task that fails every
+try comes back as a :class:`TaskFailure` naming its students and the number of tries.
+"""
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tools.grading.task import CourseBundle, Submission, TaskResult, grade_task
+
+#: Tries of a task whose worker dies (the scheduler's allowed failures + 1) on the LocalCluster.
+#: An existing cluster keeps its own setting; the report states the number it used.
+LOCAL_TRIES = 3
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task that returned no result: its students and why."""
+
+    students: tuple[str, ...]
+    reason: str
+
+
+@contextmanager
+def dask_client(scheduler: str | None, jobs: int) -> Iterator:
+    """A Dask client: of a new ``LocalCluster`` of ``jobs`` single-threaded worker processes on
+    127.0.0.1 when ``scheduler`` is None, else of the cluster whose scheduler is at that address.
+    An unreachable scheduler is a ConnectionError naming the address."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        # One task per worker at a time: a task queued behind a slow student would wait for it
+        # while another worker sits idle.
+        with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
+                              "distributed.scheduler.worker-saturation": 1.0}):
+            with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
+                    Client(cluster) as client:
+                yield client
+        return
+    try:
+        _probe(scheduler)
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
+    with client:
+        yield client
+
+
+def _probe(address: str) -> None:
+    """Fail at once on a ``tcp://`` address that refuses connections (Dask's client would keep
+    retrying until its timeout); other schemes are left to Dask."""
+    if not address.startswith("tcp://"):
+        return
+    host, _, port = address[len("tcp://"):].rpartition(":")
+    if not port.isdigit():
+        raise OSError(f"no port in {address!r}")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
+        pass
+
+
+def tries(client) -> int:
+    """How many times the cluster runs a task whose worker dies before giving it up."""
+    import dask
+
+    return 1 + int(client.run_on_scheduler(
+        lambda: dask.config.get("distributed.scheduler.allowed-failures")))
+
+
+def workers_per_host(client) -> dict[str, int]:
+    """How many workers the cluster has on each host (each task's share of its host's cores)."""
+    counts: dict[str, int] = {}
+    for info in client.scheduler_info(n_workers=-1)["workers"].values():
+        counts[info["host"]] = counts.get(info["host"], 0) + 1
+    return counts
+
+
+def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
+              on_result: Callable[[TaskResult], None]) -> list[TaskFailure]:
+    """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
+    each result as it arrives, in this process (the one writer of the course gradebook); the
+    tasks that failed every try are returned."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    attempts = tries(client)
+    # The bundle goes to every worker once, not with every task; broadcast keeps a copy on each,
+    # so it survives the death of any one worker.
+    shared = client.scatter(bundle, broadcast=True, hash=False)
+    futures = {client.submit(grade_task, shared, group, pure=False, retries=attempts - 1,
+                             key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}"):
+               tuple(s.student_id for s in group) for group in groups}
+    failures = []
+    for future in as_completed(futures):
+        students = futures[future]
+        if future.status == "finished":
+            on_result(future.result())
+        else:
+            error = future.exception()
+            if isinstance(error, KilledWorker):
+                reason = f"task failed after {attempts} tries: the worker grading it died each time"
+            else:
+                reason = f"task failed after {attempts} tries: {type(error).__name__}: {error}"
+            failures.append(TaskFailure(students, reason))
+        future.release()
+    return failures
