@@ -10,9 +10,11 @@ JOBS   ?= 2
 .DEFAULT_GOAL := all
 .PHONY: release autograde feedback grades
 .PHONY: all install test bench clean export book results install-chromium install-bwrap
+.PHONY: student student-venv
 
-# The main job: regenerate the package export and the release, run the capstone, build the book.
-all: install export release results book
+# The main job: regenerate the package export, the release and the student edition, run the
+# capstone, build the book.
+all: install export release student results book
 
 # The stamp makes a second `make install` a no-op until the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -29,7 +31,7 @@ export: install
 	$(PY) -m tools.export
 
 # Tests that time known-cost callables run first and alone, then the rest.
-test: install install-chromium install-bwrap book
+test: install install-chromium install-bwrap book student student-venv
 	$(PY) -m pytest -m timing
 	$(PY) -m pytest -m "not timing"
 
@@ -43,6 +45,16 @@ book: install results
 	tools/fetch_mermaid.sh
 	rm -rf _build
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# The student edition: what a course publishes as the students' repository (build/student/):
+# the committed release, the student package, its requirements and Binder setup, a README.
+student: install
+	$(PY) -m tools.student_edition
+
+# A fresh venv made from the student edition's own requirements, for its tests (cached under
+# build/student-venv/ until those requirements change).
+student-venv: student
+	$(PY) -m tools.student_venv
 
 # Debian's chromium for the book's browser test (apt-get, root only; says how otherwise).
 install-chromium:
