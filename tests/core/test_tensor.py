@@ -122,3 +122,21 @@ def test_relu_keeps_the_input_dtype_and_values(dtype):
     assert out.dtype == dtype and not out.requires_grad
     np.testing.assert_array_equal(out.data, [[0, 0, 2], [5, 0, 7]])
     np.testing.assert_array_equal(a, [[-3, 0, 2], [5, -1, 7]])  # the input is not modified
+
+
+def test_from_op_records_a_node_only_when_a_parent_needs_a_gradient():
+    data = np.arange(3, dtype=np.float32)
+    leaf, const = Tensor(np.ones(3, dtype=np.float32), requires_grad=True), Tensor(np.ones(3, dtype=np.float32))
+    node = Tensor.from_op(data, (const, leaf), lambda g: (g, 2 * g))
+    assert node.data is data, "the result keeps the array it is given, uncopied"
+    assert node.requires_grad and node._parents == (const, leaf)
+    node.sum().backward()
+    np.testing.assert_array_equal(leaf.grad, [2, 2, 2])
+    assert const.grad is None, "no gradient for a parent that does not require one"
+    plain = Tensor.from_op(data, (const,), lambda g: (g,))
+    assert not plain.requires_grad and plain._parents == () and plain._backward is None
+    with no_grad():
+        inside = Tensor.from_op(data, (leaf,), lambda g: (g,))
+    assert not inside.requires_grad and inside._parents == (), "no_grad() records nothing"
+    constant = Tensor.from_op(data)
+    assert not constant.requires_grad and constant.data is data

@@ -5,9 +5,12 @@ from typing import Optional
 
 import numpy as np
 
-from tinytorch.core import tensor as _tensor
 from tinytorch.core.module import Module
-from tinytorch.core.tensor import Tensor, _new
+from tinytorch.core.tensor import Tensor
+
+# Bound once: forward is the inference hot path (benchmarks/bench_forward.py), where even the
+# attribute lookup of a call is measurable.
+_from_op = Tensor.from_op
 
 
 class Linear(Module):
@@ -59,22 +62,10 @@ class Linear(Module):
         except ValueError:
             raise ValueError(f"Linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
                              f"(expected input (batch, {wd.shape[0]}))") from None
-        if bias is not None:
-            out += bias.data  # in place: the matmul result is ours, so skip a second allocation
-        # The output Tensor is built here rather than by _make: this is the inference hot path
-        # (see benchmarks/bench_forward.py) and one Python call less per layer is measurable.
-        t = _new(Tensor)
-        t.data, t.grad = out, None
-        if _tensor._grad_enabled and (x.requires_grad or weight.requires_grad
-                                      or (bias is not None and bias.requires_grad)):
-            t.requires_grad = True
-            if bias is None:
-                t._parents, t._backward = (x, weight), lambda g: (g @ wd.T, xd.T @ g)
-            else:
-                t._parents, t._backward = (x, weight, bias), lambda g: (g @ wd.T, xd.T @ g, g.sum(axis=0))
-        else:
-            t.requires_grad, t._parents, t._backward = False, (), None
-        return t
+        if bias is None:
+            return _from_op(out, (x, weight), lambda g: (g @ wd.T, xd.T @ g))
+        out += bias.data  # in place: the matmul result is ours, so skip a second allocation
+        return _from_op(out, (x, weight, bias), lambda g: (g @ wd.T, xd.T @ g, g.sum(axis=0)))
 
     __call__ = forward  # skip Module.__call__'s extra Python call on the hot path
 

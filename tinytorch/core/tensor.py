@@ -1,6 +1,7 @@
 """Tensor: a numpy array with reverse-mode automatic differentiation.
 
-Each operation returns a new Tensor. When autograd is on and some input requires grad, the
+Each operation returns a new Tensor, built by `Tensor.from_op` (the one way, used by the ops
+here and by the layers elsewhere). When autograd is on and some input requires grad, the
 result also remembers its inputs (`_parents`) and a function (`_backward`) that maps the
 gradient of the result to the gradients of those inputs. `backward()` walks that graph in
 reverse topological order. When nothing requires grad, no graph is recorded at all, so
@@ -56,13 +57,24 @@ class Tensor:
         self._backward = None
 
     @staticmethod
-    def _result(data: np.ndarray, parents: tuple, backward: Callable) -> "Tensor":
-        """The output of an op: a graph node only if some parent needs a gradient."""
-        if _grad_enabled:
+    def from_op(data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> "Tensor":
+        """The one way to build the output of an operation, here and in every other module.
+
+        `data` is kept as is (no copy, no conversion, no checks: this is the hot path of every
+        op). The result is a graph node, remembering `parents` and `backward` (which maps the
+        result's gradient to one gradient per parent, None where there is none), only when
+        autograd is on and some parent requires grad; otherwise it is a plain tensor and
+        inference records nothing. With no parents it is a constant.
+        """
+        t = _new(Tensor)
+        t.data, t.grad = data, None
+        if _grad_enabled and backward is not None:
             for p in parents:
                 if p.requires_grad:
-                    return _make(data, parents, backward)
-        return _make(data)
+                    t.requires_grad, t._parents, t._backward = True, parents, backward
+                    return t
+        t.requires_grad, t._parents, t._backward = False, (), None
+        return t
 
     # ---- array-like properties -------------------------------------------------------------
     @property
@@ -98,7 +110,7 @@ class Tensor:
 
     def __deepcopy__(self, memo: dict) -> "Tensor":
         # A copy is a fresh leaf: same values and flag, no gradient, no graph.
-        t = _make(self.data.copy())
+        t = Tensor.from_op(self.data.copy())
         t.requires_grad = self.requires_grad
         memo[id(self)] = t
         return t
@@ -138,7 +150,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.add, a, b, "add")
-        return Tensor._result(data, (self, other),
+        return Tensor.from_op(data, (self, other),
                               lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
 
     __radd__ = __add__
@@ -147,7 +159,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.subtract, a, b, "subtract")
-        return Tensor._result(data, (self, other),
+        return Tensor.from_op(data, (self, other),
                               lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
 
     def __rsub__(self, other) -> "Tensor":
@@ -157,7 +169,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.multiply, a, b, "multiply")
-        return Tensor._result(data, (self, other),
+        return Tensor.from_op(data, (self, other),
                               lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)))
 
     __rmul__ = __mul__
@@ -166,11 +178,11 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.divide, a, b, "divide")
-        return Tensor._result(data, (self, other),
+        return Tensor.from_op(data, (self, other),
                               lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape)))
 
     def __neg__(self) -> "Tensor":
-        return Tensor._result(-self.data, (self,), lambda g: (-g,))
+        return Tensor.from_op(-self.data, (self,), lambda g: (-g,))
 
     def __matmul__(self, other) -> "Tensor":
         other = _lift(other, self)
@@ -178,7 +190,7 @@ class Tensor:
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                              "(expected (n, k) @ (k, m))")
-        return Tensor._result(a @ b, (self, other), lambda g: (g @ b.T, a.T @ g))
+        return Tensor.from_op(a @ b, (self, other), lambda g: (g @ b.T, a.T @ g))
 
     # ---- elementwise functions ----------------------------------------------------------------
     def relu(self) -> "Tensor":
@@ -186,11 +198,11 @@ class Tensor:
 
     def exp(self) -> "Tensor":
         out = np.exp(self.data)
-        return Tensor._result(out, (self,), lambda g: (g * out,))
+        return Tensor.from_op(out, (self,), lambda g: (g * out,))
 
     def log(self) -> "Tensor":
         a = self.data
-        return Tensor._result(np.log(a), (self,), lambda g: (g / a,))
+        return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,))
 
     # ---- reductions and shape ----------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
@@ -201,7 +213,7 @@ class Tensor:
                 g = np.expand_dims(g, axis)
             return (np.broadcast_to(g, shape).copy(),)
 
-        return Tensor._result(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward)
+        return Tensor.from_op(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward)
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
         total = self.sum(axis=axis, keepdims=keepdims)
@@ -216,7 +228,7 @@ class Tensor:
             data = self.data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
-        return Tensor._result(data, (self,), lambda g: (g.reshape(original),))
+        return Tensor.from_op(data, (self,), lambda g: (g.reshape(original),))
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
         """log(softmax(x)) computed stably: x - max - log(sum(exp(x - max)))."""
@@ -226,23 +238,11 @@ class Tensor:
         def backward(g):
             return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
-        return Tensor._result(out, (self,), backward)
+        return Tensor.from_op(out, (self,), backward)
 
 
-def _make(data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> Tensor:
-    """A Tensor around `data` as is (no conversion, no checks): the hot path of every op."""
-    t = _new(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = backward is not None
-    t._parents = parents
-    t._backward = backward
-    return t
-
-
-# Cheap internal constructor for other modules' hot paths (layers): no conversion, no checks.
-Tensor._make = staticmethod(_make)
-
+# Bound once: relu is on the inference hot path (benchmarks/bench_forward.py).
+_from_op = Tensor.from_op
 
 # Zero as a 0-d array of each dtype met so far. np.maximum(a, 0) must first work out the type of
 # the Python int (about 1 µs at small sizes, more than the maximum itself); a zero of a's own
@@ -251,10 +251,7 @@ _ZEROS: dict = {}
 
 
 def relu(x) -> Tensor:
-    """max(x, 0) elementwise; a module function so that the ReLU layer calls it with no extra hop.
-
-    The result Tensor is built inline rather than by _make: this is the inference hot path.
-    """
+    """max(x, 0) elementwise; a module function so that the ReLU layer calls it with no extra hop."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
     data = x.data
@@ -262,13 +259,7 @@ def relu(x) -> Tensor:
     if zero is None:
         zero = _ZEROS[data.dtype] = np.zeros((), dtype=data.dtype)
     out = np.maximum(data, zero)
-    t = _new(Tensor)
-    t.data, t.grad = out, None
-    if _grad_enabled and x.requires_grad:
-        t.requires_grad, t._parents, t._backward = True, (x,), lambda g: (g * (out > 0),)
-    else:
-        t.requires_grad, t._parents, t._backward = False, (), None
-    return t
+    return _from_op(out, (x,), lambda g: (g * (out > 0),))
 
 
 def _lift(value, like: Tensor) -> Tensor:
@@ -276,9 +267,9 @@ def _lift(value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return _make(value)
+        return Tensor.from_op(value)
     dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float32
-    return _make(np.asarray(value, dtype=dtype))
+    return Tensor.from_op(np.asarray(value, dtype=dtype))
 
 
 def _broadcasting(op, a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:

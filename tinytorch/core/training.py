@@ -59,7 +59,7 @@ def train(model: Any, X, y, *, epochs: int, batch_size: int = 32, lr: float, opt
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             opt.zero_grad()
-            loss = loss_fn(model.forward(Tensor._make(X[idx])), y[idx])
+            loss = loss_fn(model.forward(Tensor.from_op(X[idx])), y[idx])
             loss.backward()
             opt.step()
             for p, mask in zip(params, masks):
@@ -73,7 +73,7 @@ def train(model: Any, X, y, *, epochs: int, batch_size: int = 32, lr: float, opt
 def predict(model: Any, X) -> np.ndarray:
     """Predicted class labels (argmax of the model's outputs), without recording a graph."""
     with no_grad():
-        out = model.forward(Tensor._make(_array(X)))
+        out = model.forward(Tensor.from_op(_array(X)))
     return np.argmax(_array(out), axis=-1)
 
 

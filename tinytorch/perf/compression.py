@@ -139,7 +139,7 @@ class SparseLinear(Module):
             out[:, self.filled] = np.add.reduceat(products, self.segment_starts, axis=1)
         if self.bias is not None:
             out += self.bias.data
-        return Tensor._make(out)
+        return Tensor.from_op(out)
 
     __call__ = forward
 

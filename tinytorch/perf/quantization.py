@@ -72,7 +72,7 @@ class QuantizedLinear(Module):
         out *= self.scale
         if self.bias is not None:
             out += self.bias.data
-        return Tensor._make(out)
+        return Tensor.from_op(out)
 
     __call__ = forward
 
