@@ -128,7 +128,7 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> subprocess.CompletedProce
 
 def jail_options(package: Path) -> list[str]:
     """nbgrader options that make the jail mount the student package this task was sent."""
-    return []
+    return [f"--JailSettings.student_package={package}"]
 
 
 def task_env(bundle: CourseBundle) -> dict[str, str]:

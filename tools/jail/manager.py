@@ -181,7 +181,7 @@ class JailedKernelManager(AsyncKernelManager):
             connection_file=self.connection_file,
             connection_fd=readable(self.connection_file),
             python_roots=python_roots(),
-            student_dir=student_package_dir(),
+            student_dir=self.jail_settings.student_package or student_package_dir(),
             uid=jail_uid(self.jail_settings))
 
     def _log_path(self) -> str:

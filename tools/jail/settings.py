@@ -40,6 +40,13 @@ class JailSettings(Configurable):
         help="The bubblewrap executable: a name looked up on PATH, or an absolute path.",
     ).tag(config=True)
 
+    student_package = Unicode(
+        "",
+        help="Folder holding the student package (its tinytorch/) that the jail mounts; empty: a "
+             "copy of this repository's student package, made once per grader process. A grading "
+             "task sets it to the student package it was sent.",
+    ).tag(config=True)
+
     budget_s = Float(
         300.0,
         help="Wall-clock budget of a whole notebook, in seconds, counted from the kernel's start. "
