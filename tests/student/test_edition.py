@@ -249,3 +249,16 @@ def test_make_student_output_is_current():
     """build/student (what `make student` wrote, and a course publishes) matches the tree."""
     assert DEFAULT_OUT.is_dir(), f"{DEFAULT_OUT} is missing: run `make student`"
     assert main(["--check"]) == 0, "build/student is stale: run `make student`"
+
+
+def test_the_books_binder_link_opens_a_file_of_the_edition(edition):
+    """The book's launch button (book/capstone.md) opens the release's repository path on the
+    repository `_config.yml` names: that path must exist in the edition the course pushes there,
+    and the edition must hold what Binder builds from."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    assert config["repository"]["url"].startswith("https://github.com/"), "Binder's gh/ provider needs a GitHub URL"
+    assert config["launch_buttons"]["binderhub_url"].startswith("https://")
+    assert (edition / RELEASE_NOTEBOOK.relative_to(REPO)).is_file()
+    assert (edition / "requirements.txt").is_file() and (edition / "postBuild").is_file()
