@@ -8,7 +8,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.olympics import METRIC_KEYS, BenchmarkReport, SimpleMLP
 from tinytorch.perf.quantization import quantize_model
 
-from known_cost import BusyModel
+from tests.olympics.known_cost import BusyModel
 
 
 @pytest.mark.timing

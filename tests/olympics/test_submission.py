@@ -11,7 +11,7 @@ from tinytorch.olympics import (
     validate_submission_schema,
 )
 
-from known_cost import measured_report
+from tests.olympics.known_cost import measured_report
 
 
 @pytest.mark.timing  # compares wall-clock latencies of two spinning models: run alone

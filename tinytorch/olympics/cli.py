@@ -28,13 +28,16 @@ def _error(command: str, message: str) -> None:
 
 
 def _positive_int(text: str) -> int:
+    """An option's integer ≥ 1, checked by the framework's one count check."""
+    from tinytorch.perf.inputs import check_count
     try:
-        value = int(text)
+        value: object = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
-    return value
+        value = text  # not a number at all: check_count refuses it with the same message
+    try:
+        return check_count(value, "value", 1)
+    except ValueError as error:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[-1]) from None
 
 
 def _threshold(text: str) -> float:
@@ -69,7 +72,7 @@ def _load(command: str, path: str) -> Optional[dict]:
 def _report_skipped(board: Leaderboard) -> None:
     """One line on stderr per file a leaderboard skipped, with the first line of its reason."""
     for bad in board.invalid:
-        print(f"skipped {bad['file']}: {bad['reason'].splitlines()[0]}", file=sys.stderr)
+        print(f"skipped {bad.file}: {bad.reason.splitlines()[0]}", file=sys.stderr)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -177,6 +180,12 @@ def cmd_log_mlflow(args: argparse.Namespace) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
+def _defaults(function: Callable) -> dict:
+    """The default of every keyword of `function`: the CLI's defaults are the library's."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 def _command(sub: argparse._SubParsersAction, name: str, handler: Callable, help_text: str,
              description: str, no_means: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=description,
@@ -185,35 +194,24 @@ def _command(sub: argparse._SubParsersAction, name: str, handler: Callable, help
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full `tinytorch` argument parser."""
-    from tinytorch.olympics.compare import MODEL_CHOICES
-    from tinytorch.olympics.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS
-    from tinytorch.olympics.mlflow_export import DEFAULT_EXPERIMENT
-    from tinytorch.olympics import METRIC_KEYS, run_workflow
-    workflow = inspect.signature(run_workflow).parameters  # its defaults are the CLI's defaults
-
-    parser = argparse.ArgumentParser(prog="tinytorch", description="TinyTorch command line.")
-    parser.add_argument("--version", action="version", version=f"tinytorch {tinytorch.__version__}")
-    top = parser.add_subparsers(dest="group", metavar="olympics", required=True)
-    olympics = top.add_parser("olympics", help="benchmark submissions: run, validate, compare, rank, plot, log",
-                              description="Benchmark submissions of the capstone: produce, check, compare, "
-                                          "rank, plot and log them.")
-    sub = olympics.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    from tinytorch.olympics.workflow import run_workflow
+    defaults = _defaults(run_workflow)
     run = _command(sub, "run", cmd_run, "train, optimize, benchmark and write a submission",
                    "Train the baseline MLP on the embedded digits data, INT8-quantize and prune it, benchmark "
                    "every model, write the submission (baseline + INT8 model), print the comparison table and "
                    "write the plots (PNG and SVG) in the submission's folder.", "never")
-    run.add_argument("--out", default=workflow["out_path"].default, metavar="PATH",
+    run.add_argument("--out", default=defaults["out_path"], metavar="PATH",
                      help="where to write the submission JSON; plots go in the same folder "
                           "(default: %(default)s)")
-    run.add_argument("--num-runs", type=_positive_int, default=workflow["num_runs"].default, metavar="N",
+    run.add_argument("--num-runs", type=_positive_int, default=defaults["num_runs"], metavar="N",
                      help="timed single-sample runs per model, after warm-up (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=workflow["seed"].default, metavar="S",
+    run.add_argument("--seed", type=int, default=defaults["seed"], metavar="S",
                      help="seed of the data split, weight initialisation and training (default: %(default)s)")
     run.add_argument("--no-progress", action="store_true", help="do not show progress bars")
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
     validate = _command(sub, "validate", cmd_validate, "check submission files against the schema",
                         "Check each submission file: readable, within the size limit, valid JSON, valid against "
                         "the submission schema and its cross-field rules. Every violation is listed with its "
@@ -221,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "a file is not a valid submission; exit 2 when a named file does not exist")
     validate.add_argument("files", nargs="+", metavar="FILE", help="submission JSON files to check")
 
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    from tinytorch.olympics.compare import compare_submissions
+    from tinytorch.submission.vocabulary import MACHINE_KEYS, METRIC_KEYS, MODEL_ROLES
+    defaults = _defaults(compare_submissions)
     compare = _command(sub, "compare", cmd_compare, "compare two submissions; a regression gate for CI",
                        "Compare one model of BASE with one model of NEW: every metric side by side with the "
                        "NEW/BASE ratio and the change, and whether the latency difference is significant "
@@ -228,28 +231,32 @@ def build_parser() -> argparse.ArgumentParser:
                        "overlap). The gate fails only when --metric got worse by more than --fail-above AND "
                        "the change is significant: timing metrics use the latency test; size, parameter count, "
                        "accuracy and memory are exact, so any change counts. Submissions from different "
-                       "machines are flagged: their timing ratios are not comparable.",
+                       f"machines (any of {', '.join(MACHINE_KEYS)} differs) are flagged: their timing ratios "
+                       "are not comparable.",
                        "the gated metric regressed significantly beyond the threshold; exit 2 also when a "
                        "timing metric is gated across different machines without --allow-cross-machine")
     compare.add_argument("base", metavar="BASE.json", help="the reference submission")
     compare.add_argument("new", metavar="NEW.json", help="the submission to judge against BASE")
-    compare.add_argument("--model", choices=MODEL_CHOICES, default=None,
+    compare.add_argument("--model", choices=MODEL_ROLES, default=defaults["model"],
                          help="which model of each submission to compare (default: the optimized model where "
                               "a submission has one, else its baseline)")
-    compare.add_argument("--metric", choices=METRIC_KEYS, default="latency_ms_p50", metavar="METRIC",
+    compare.add_argument("--metric", choices=METRIC_KEYS, default=defaults["metric"], metavar="METRIC",
                          help="the metric the gate watches, one of: " + ", ".join(METRIC_KEYS)
                               + " (default: %(default)s)")
-    compare.add_argument("--fail-above", type=_threshold, default=0.10, metavar="PCT",
+    compare.add_argument("--fail-above", type=_threshold, default=defaults["fail_above"], metavar="PCT",
                          help="fail when METRIC is worse by more than this percentage, e.g. 10%% or 5 "
-                              "(default: 10%%)")
+                              f"(default: {defaults['fail_above'] * 100:g}%%)")
     compare.add_argument("--no-gate", dest="fail_above", action="store_const", const=None,
                          help="only report; never exit 1")
-    compare.add_argument("--alpha", type=_alpha, default=0.05,
+    compare.add_argument("--alpha", type=_alpha, default=defaults["alpha"],
                          help="significance level of the latency test, strictly between 0 and 1 "
                               "(default: %(default)s)")
-    compare.add_argument("--allow-cross-machine", action="store_true",
+    compare.add_argument("--allow-cross-machine", action="store_true", default=defaults["allow_cross_machine"],
                          help="judge timing metrics even when the submissions come from different machines")
 
+
+def _add_leaderboard(sub: argparse._SubParsersAction) -> None:
+    from tinytorch.olympics.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS, build_leaderboard, render
     board = _command(sub, "leaderboard", cmd_leaderboard, "rank every submission under a folder",
                      "Load every *.json file under DIR (recursively); rank the valid submissions, each by its "
                      "optimized model where it has one; mark the Pareto-optimal ones (* : no other submission "
@@ -257,14 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
                      "invalid or unreadable files with the reason and skip them.",
                      "no valid submission was found; exit 2 when DIR does not exist")
     board.add_argument("dir", metavar="DIR", help="folder searched recursively for *.json submissions")
-    board.add_argument("--format", choices=FORMATS, default="md",
+    board.add_argument("--format", choices=FORMATS, default=_defaults(render)["fmt"],
                        help='output: md (a Markdown table, then the skipped files), csv, or json (one object '
                             '{"ranked": [...], "invalid": [{"file", "reason"}]}) (default: %(default)s)')
-    board.add_argument("--sort", choices=SORT_KEYS, default="score",
+    board.add_argument("--sort", choices=SORT_KEYS, default=_defaults(build_leaderboard)["sort"],
                        help="ranking: score, speedup (highest first), accuracy (highest first), "
                             "size (smallest first) or latency (p50, lowest first); " + SCORE_FORMULA.replace("%", "%%")
                             + " (default: %(default)s)")
 
+
+def _add_plot(sub: argparse._SubParsersAction) -> None:
     plot = _command(sub, "plot", cmd_plot, "draw latency and trade-off plots (PNG and SVG)",
                     "For a submission FILE: the latency distribution (ECDF) of baseline vs optimized with "
                     "p50/p90/p99 marked, and the accuracy-vs-latency plot of its models. For a folder: the "
@@ -275,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder to write the PNG and SVG files into, created if needed (default: the "
                            "current folder)")
 
+
+def _add_log_mlflow(sub: argparse._SubParsersAction) -> None:
+    from tinytorch.olympics.mlflow_export import log_submission
+    defaults = _defaults(log_submission)
     log = _command(sub, "log-mlflow", cmd_log_mlflow, "log a submission to MLflow as two runs",
                    "Log the baseline and the optimized model as two MLflow runs: params (model name, role, "
                    "techniques, student, measurement settings, system info), every metric (and the "
@@ -282,12 +295,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "optional extra: pip install -e .[mlflow].",
                    "never; exit 2 when the file is unreadable or invalid, or mlflow is not installed")
     log.add_argument("submission", metavar="SUBMISSION.json", help="the submission file to log")
-    log.add_argument("--tracking-uri", default=None, metavar="URI",
+    log.add_argument("--tracking-uri", default=defaults["tracking_uri"], metavar="URI",
                      help="MLflow tracking store, e.g. sqlite:///mlflow.db or http://localhost:5000 (default: "
                           "MLFLOW_TRACKING_URI, else MLflow's default store). For sqlite:/// stores, artifacts "
                           "of a new experiment go in an mlartifacts folder beside the database")
-    log.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME",
+    log.add_argument("--experiment", default=defaults["experiment"], metavar="NAME",
                      help="experiment name, created if missing (default: %(default)s)")
+
+
+#: One function per command, in the order `--help` lists them.
+COMMANDS = (_add_run, _add_validate, _add_compare, _add_leaderboard, _add_plot, _add_log_mlflow)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `tinytorch` argument parser."""
+    parser = argparse.ArgumentParser(prog="tinytorch", description="TinyTorch command line.")
+    parser.add_argument("--version", action="version", version=f"tinytorch {tinytorch.__version__}")
+    top = parser.add_subparsers(dest="group", metavar="olympics", required=True)
+    olympics = top.add_parser("olympics", help="benchmark submissions: run, validate, compare, rank, plot, log",
+                              description="Benchmark submissions of the capstone: produce, check, compare, "
+                                          "rank, plot and log them.")
+    sub = olympics.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_command in COMMANDS:
+        add_command(sub)
     return parser
 
 

@@ -1,6 +1,8 @@
 """Compare one model of two submissions, and the regression gate built on that comparison.
 
-Every metric is shown side by side with its ratio and change. Latency differences are judged
+Every metric is shown side by side with its ratio and change; which way is "worse", which
+metrics are timings and what counts as the same machine are the submission vocabulary's
+(`tinytorch.submission.vocabulary`). Latency differences are judged
 for significance the way submissions judge their own speedup (`olympics.speedup_significance`:
 Mann–Whitney U on the raw samples when both sides carry them, else range overlap), so noise
 alone never fails the gate: a regression needs a change beyond the threshold *and* a
@@ -10,20 +12,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from tinytorch.olympics import METRIC_KEYS, format_number, speedup_significance
+from tinytorch.submission.significance import speedup_significance
+from tinytorch.submission.tables import format_number
+from tinytorch.submission.vocabulary import (
+    MACHINE_KEYS,
+    METRIC_KEYS,
+    MODEL_ROLES,
+    SOFTWARE_KEYS,
+    TIMING_METRICS,
+    higher_is_better,
+    representative_role,
+    system_differences,
+)
 
-#: Metrics where a larger value is better; for every other metric smaller is better.
-HIGHER_IS_BETTER = frozenset({"accuracy", "throughput_samples_per_sec", "batch_throughput_samples_per_sec"})
-#: Metrics that come from timing and vary run to run; the rest are exact properties of the model.
-TIMING_METRICS = frozenset({k for k in METRIC_KEYS if k.startswith(("latency_", "throughput_", "batch_throughput_"))})
-#: system_info fields that identify the hardware and its math library: a difference in any of
-#: them makes timing ratios meaningless.
-MACHINE_KEYS = ("platform", "machine", "processor", "cpu_count", "blas", "blas_threads")
-#: system_info fields that describe the software stack (reported, but not a different machine).
-SOFTWARE_KEYS = ("python_version", "numpy_version", "tinytorch_version")
-MODEL_CHOICES = ("optimized", "baseline")
+#: The metric the gate watches unless told otherwise.
+DEFAULT_METRIC = "latency_ms_p50"
 
 
 class CompareError(ValueError):
@@ -55,7 +60,21 @@ class MetricRow:
         """How much worse the new value is, as a fraction (negative when it improved)."""
         if self.change is None:
             return None
-        return -self.change if self.name in HIGHER_IS_BETTER else self.change
+        return -self.change if higher_is_better(self.name) else self.change
+
+
+class ChosenModel(NamedTuple):
+    """The model compared on one side: its role in the submission and its name."""
+
+    role: str
+    name: str
+
+
+class ModelPair(NamedTuple):
+    """The models compared: one of BASE, one of NEW."""
+
+    base: ChosenModel
+    new: ChosenModel
 
 
 @dataclass
@@ -64,7 +83,7 @@ class Comparison:
 
     base_label: str
     new_label: str
-    model: dict  # {"base": (role, model_name), "new": (role, model_name)}
+    models: ModelPair
     rows: list
     significance: dict  # speedup_significance() of base vs new latency
     machine_differences: list
@@ -124,32 +143,28 @@ def parse_threshold(text: str | float) -> float:
 
 
 def pick_model(submission: dict, which: Optional[str], label: str) -> tuple[str, dict]:
-    """The (role, entry) compared for one submission: `which`, or optimized when present else baseline."""
+    """The (role, entry) compared for one submission: `which`, or the submission's representative
+    model (`representative_role`) when `which` is None."""
     if which is None:
-        which = "optimized" if "optimized" in submission else "baseline"
-    if which not in MODEL_CHOICES:
-        raise CompareError(f"--model: expected one of {', '.join(MODEL_CHOICES)}, got {which!r}")
+        which = representative_role(submission)
+    if which not in MODEL_ROLES:
+        raise CompareError(f"--model: expected one of {', '.join(MODEL_ROLES)}, got {which!r}")
     if which not in submission:
         raise CompareError(f"{label}: has no {which} model (it holds: "
-                           f"{', '.join(m for m in MODEL_CHOICES if m in submission)})")
+                           f"{', '.join(m for m in MODEL_ROLES if m in submission)})")
     return which, submission[which]
 
 
-def system_differences(a: dict, b: dict, keys: tuple) -> list[str]:
-    """'key: A ≠ B' for every key of `keys` whose values differ between two system_info dicts."""
-    return [f"{k}: {a.get(k)!r} ≠ {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
-
-
 def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
-                        metric: str = "latency_ms_p50", fail_above: Optional[float] = 0.10,
+                        metric: str = DEFAULT_METRIC, fail_above: Optional[float] = 0.10,
                         alpha: float = 0.05, base_label: str = "BASE", new_label: str = "NEW",
                         allow_cross_machine: bool = False) -> Comparison:
     """Compare one model of two validated submissions.
 
     Args:
         base, new: submissions (already validated, e.g. by `olympics.load_submission`).
-        model: "optimized" or "baseline"; None picks optimized where present, else baseline,
-            for each submission separately.
+        model: "baseline" or "optimized"; None picks each submission's representative model
+            (optimized where present, else baseline), for each submission separately.
         metric: the metric the gate watches (any metric key).
         fail_above: the gate's threshold as a fraction (0.10 = 10% worse); None disables it.
         alpha: significance level of the latency test.
@@ -163,7 +178,7 @@ def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
     rows = [MetricRow(k, base_entry["metrics"].get(k), new_entry["metrics"].get(k)) for k in METRIC_KEYS]
     comparison = Comparison(
         base_label=base_label, new_label=new_label,
-        model={"base": (base_role, base_entry["model_name"]), "new": (new_role, new_entry["model_name"])},
+        models=ModelPair(ChosenModel(base_role, base_entry["model_name"]), ChosenModel(new_role, new_entry["model_name"])),
         rows=rows,
         significance=speedup_significance(base_entry, new_entry, alpha=alpha),
         machine_differences=system_differences(base["system_info"], new["system_info"], MACHINE_KEYS),
@@ -188,9 +203,9 @@ def _verdict(row: MetricRow) -> str:
 
 def format_report(c: Comparison) -> str:
     """The comparison as text: the table, the significance verdict, machine warnings, the gate."""
-    (b_role, b_name), (n_role, n_name) = c.model["base"], c.model["new"]
+    base, new = c.models
     head = (f"{'metric':<34}{'BASE':>12}{'NEW':>12}{'NEW/BASE':>10}{'change':>9}  ")
-    lines = [f"BASE = {c.base_label} ({b_role}: {b_name})", f"NEW  = {c.new_label} ({n_role}: {n_name})", "",
+    lines = [f"BASE = {c.base_label} ({base.role}: {base.name})", f"NEW  = {c.new_label} ({new.role}: {new.name})", "",
              head, "-" * len(head)]
     for r in c.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"

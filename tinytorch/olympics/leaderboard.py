@@ -2,7 +2,9 @@
 
 Each `*.json` file is loaded with `olympics.load_submission` (so the one validator decides);
 invalid or unreadable files are listed with their reason and skipped. Each submission is
-represented by its optimized model where it has one, else by its baseline.
+represented by its representative model (optimized where present, else baseline); which way
+each column improves and what counts as the same machine are the submission vocabulary's
+(`tinytorch.submission.vocabulary`).
 """
 from __future__ import annotations
 
@@ -14,16 +16,18 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 import numpy as np
 
-from tinytorch.olympics import SubmissionFileError, SubmissionValidationError, load_submission, submission_errors
+from tinytorch.olympics.capstone import load_submission, submission_errors
+from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
+from tinytorch.submission.vocabulary import OPTIMIZED, higher_is_better, machine_label, representative_role
 
 FORMATS = ("md", "csv", "json")
 #: How much each percentage point of accuracy lost costs in the combined score.
 ACCURACY_PENALTY_PER_POINT = 0.10
-SCORE_FORMULA = ("score = speedup × √compression_ratio × max(0, 1 + 10 × accuracy_delta): speed counts "
+SCORE_FORMULA = ("score = speedup (baseline mean latency / optimized mean latency) × √compression_ratio × max(0, 1 + 10 × accuracy_delta): speed counts "
                  "fully, size at half weight on a log scale, and each percentage point of accuracy lost "
                  "costs 10% of the score (a baseline-only submission scores 1)")
 #: Below this many files, loading in one process beats starting workers.
@@ -52,17 +56,24 @@ class Entry:
     rank: int = 0
 
 
+class Skipped(NamedTuple):
+    """A file the leaderboard could not rank, and why."""
+
+    file: str
+    reason: str
+
+
 @dataclass
 class Leaderboard:
     """Ranked entries and the files that were skipped, with their reasons."""
 
-    ranked: list
-    invalid: list  # [{"file": ..., "reason": ...}]
+    ranked: list[Entry]
+    invalid: list[Skipped]
     sort: str
 
     def to_dict(self) -> dict:
         """The `--format json` object."""
-        return {"ranked": [asdict(e) for e in self.ranked], "invalid": list(self.invalid)}
+        return {"ranked": [asdict(e) for e in self.ranked], "invalid": [bad._asdict() for bad in self.invalid]}
 
 
 def combined_score(speedup: float, compression_ratio: float, accuracy_delta: float) -> float:
@@ -71,12 +82,16 @@ def combined_score(speedup: float, compression_ratio: float, accuracy_delta: flo
     return float(speedup * math.sqrt(compression_ratio) * penalty)
 
 
-def entry_from_submission(submission: dict, file: str) -> Entry:
-    """The leaderboard entry of one valid submission."""
-    role = "optimized" if "optimized" in submission else "baseline"
+def entry_from_submission(submission: dict, file: str, role: Optional[str] = None) -> Entry:
+    """The leaderboard entry of one valid submission, for its representative model or `role`.
+
+    Improvements belong to the optimized model; any other model is its own reference (speedup
+    and compression 1, accuracy delta 0), as a baseline-only submission is.
+    """
+    role = representative_role(submission) if role is None else role
     model = submission[role]
     metrics = model["metrics"]
-    imp = submission.get("improvements") or {}
+    imp = (submission.get("improvements") or {}) if role == OPTIMIZED else {}
     speedup, ratio, delta = imp.get("speedup", 1.0), imp.get("compression_ratio", 1.0), imp.get("accuracy_delta", 0.0)
     return Entry(
         file=file, student=submission.get("student_name"), model=model["model_name"], role=role,
@@ -89,19 +104,13 @@ def entry_from_submission(submission: dict, file: str) -> Entry:
     )
 
 
-def machine_label(system_info: dict) -> str:
-    """A short name of the hardware and BLAS a submission was measured on."""
-    keys = ("machine", "processor", "cpu_count", "blas")
-    return " / ".join(str(system_info.get(k, "?")) for k in keys)
-
-
-def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[dict]]:
-    """(entry, None) for a valid file, (None, {"file", "reason"}) otherwise. Never raises on bad input."""
+def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[Skipped]]:
+    """(entry, None) for a valid file, (None, Skipped) otherwise. Never raises on bad input."""
     try:
         return entry_from_submission(load_submission(path), relative), None
     # An unreadable or invalid file skips this file, never the whole run.
     except (SubmissionFileError, SubmissionValidationError) as error:
-        return None, {"file": relative, "reason": error.reason}
+        return None, Skipped(relative, error.reason)
 
 
 def _load_many(jobs: list) -> list:
@@ -125,7 +134,7 @@ def load_entries(directory: Path, workers: Optional[int] = None) -> tuple[list, 
     else:
         results = _load_many(jobs)
     entries = [e for e, _ in results if e is not None]
-    invalid = sorted((bad for _, bad in results if bad is not None), key=lambda b: b["file"])
+    invalid = sorted((bad for _, bad in results if bad is not None), key=lambda b: b.file)
     return entries, invalid
 
 
@@ -142,12 +151,15 @@ def pareto_mask(accuracy: Iterable[float], latency: Iterable[float], size: Itera
     return optimal
 
 
+def _best_first(field: str, higher: bool):
+    """A sort key on `field` of an Entry, best first, ties broken by file name."""
+    return lambda e: (-getattr(e, field) if higher else getattr(e, field), e.file)
+
+
 _SORTERS = {
-    "score": lambda e: (-e.score, e.file),
-    "speedup": lambda e: (-e.speedup, e.file),
-    "accuracy": lambda e: (-e.accuracy, e.file),
-    "size": lambda e: (e.model_size_mb, e.file),
-    "latency": lambda e: (e.latency_ms_p50, e.file),
+    "score": _best_first("score", higher=True),  # the leaderboard's own number: better higher
+    **{sort: _best_first(field, higher_is_better(field)) for sort, field in
+       (("speedup", "speedup"), ("accuracy", "accuracy"), ("size", "model_size_mb"), ("latency", "latency_ms_p50"))},
 }
 SORT_KEYS = tuple(_SORTERS)
 
@@ -215,7 +227,7 @@ def render(board: Leaderboard, fmt: str = "md") -> str:
                      "are ratios within one machine and compare fairly; latency and the Pareto marks do not.")
     if board.invalid:
         lines += ["", "Skipped files:"]
-        lines += [f"- {bad['file']}: {bad['reason'].splitlines()[0]}" +
-                  ("".join(f"\n  {line.strip()}" for line in bad["reason"].splitlines()[1:]))
+        lines += [f"- {bad.file}: {bad.reason.splitlines()[0]}" +
+                  ("".join(f"\n  {line.strip()}" for line in bad.reason.splitlines()[1:]))
                   for bad in board.invalid]
     return "\n".join(lines)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlparse
 
+from tinytorch.submission.vocabulary import MODEL_ROLES, OPTIMIZED
+
 DEFAULT_EXPERIMENT = "tinytorch-olympics"
 INSTALL_HINT = "mlflow is not installed; install the optional extra with: pip install -e .[mlflow]"
 
@@ -68,7 +70,7 @@ def run_params(submission: dict, role: str) -> dict:
 def run_metrics(submission: dict, role: str) -> dict:
     """Every metric of one model; the optimized run also gets the numeric improvements."""
     metrics = {k: float(v) for k, v in submission[role]["metrics"].items()}
-    if role == "optimized":
+    if role == OPTIMIZED:
         for key, value in submission["improvements"].items():
             if isinstance(value, (int, float)):  # bools are ints (0/1); None and text are skipped
                 metrics[f"improvements.{key}"] = float(value)
@@ -93,7 +95,7 @@ def log_submission(submission: dict, path: str | os.PathLike, tracking_uri: Opti
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment_id = _experiment_id(client, experiment, tracking_uri)
     run_ids = {}
-    for role in ("baseline", "optimized"):
+    for role in MODEL_ROLES:
         if role not in submission:
             continue
         run = client.create_run(experiment_id, run_name=f"{role}:{submission[role]['model_name']}",

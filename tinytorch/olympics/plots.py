@@ -18,12 +18,13 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from tinytorch.olympics.leaderboard import Entry, Leaderboard, pareto_mask, rank
+from tinytorch.olympics.leaderboard import Entry, Leaderboard, entry_from_submission, pareto_mask, rank
+from tinytorch.submission.vocabulary import BASELINE, MODEL_ROLES, OPTIMIZED
 
 FORMATS = ("png", "svg")
 LATENCY_STEM = "latency_distribution"
 TRADEOFF_STEM = "accuracy_vs_latency"
-_COLORS = {"baseline": "#1f77b4", "optimized": "#d62728"}
+_COLORS = {BASELINE: "#1f77b4", OPTIMIZED: "#d62728"}
 _PERCENTILE_STYLES = (("p50", "-"), ("p90", "--"), ("p99", ":"))
 
 
@@ -52,7 +53,7 @@ def plot_latency_distribution(submission: dict, out_dir: str | os.PathLike,
     """ECDF of single-sample latency for the baseline and (if any) optimized model, p50/p90/p99 marked."""
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
-    for role in ("baseline", "optimized"):
+    for role in MODEL_ROLES:
         if role not in submission:
             continue
         entry, color = submission[role], _COLORS[role]
@@ -114,18 +115,10 @@ def plot_tradeoff(entries: Sequence[Entry], out_dir: str | os.PathLike, stem: st
 
 
 def submission_entries(submission: dict) -> list[Entry]:
-    """The baseline and optimized models of one submission as leaderboard entries, ranked."""
-    entries = []
-    for role in ("baseline", "optimized"):
-        if role in submission:
-            m = submission[role]["metrics"]
-            entries.append(Entry(file=role, student=submission.get("student_name"),
-                                 model=submission[role]["model_name"], role=role,
-                                 techniques=list(submission[role].get("techniques_applied", [])),
-                                 accuracy=m["accuracy"], latency_ms_p50=m["latency_ms_p50"],
-                                 model_size_mb=m["model_size_mb"], speedup=1.0, compression_ratio=1.0,
-                                 accuracy_delta=0.0, speedup_significant=None, score=1.0))
-    return rank(entries, "latency")
+    """The models of one submission as leaderboard entries (built as the leaderboard builds
+    them, the file column naming the role), ranked by latency."""
+    return rank([entry_from_submission(submission, role, role=role) for role in MODEL_ROLES if role in submission],
+                "latency")
 
 
 def plot_submission(submission: dict, out_dir: str | os.PathLike) -> list[Path]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinytorch.submission.vocabulary import METRIC_KEYS
+from tinytorch.submission.vocabulary import METRIC_KEYS, MODEL_ROLES
 
 
 def format_number(value: Any) -> str:
@@ -28,14 +28,12 @@ def format_table(rows: dict, keys: tuple = METRIC_KEYS) -> str:
 
 def format_comparison(submission: dict) -> str:
     """A table of the submission's baseline and optimized metrics, with the improvements."""
-    rows = {submission["baseline"]["model_name"]: submission["baseline"]["metrics"]}
-    if "optimized" in submission:
-        rows[submission["optimized"]["model_name"]] = submission["optimized"]["metrics"]
+    rows = {submission[role]["model_name"]: submission[role]["metrics"] for role in MODEL_ROLES if role in submission}
     table = format_table(rows)
     imp = submission.get("improvements")
     if imp:
         verdict = "significant" if imp["speedup_significant"] else "not significant"
         p = f", p = {imp['p_value']:.3g}" if imp.get("p_value") is not None else ""
-        table += (f"\n\nspeedup {imp['speedup']:.3f}× ({verdict}, {imp['significance_test']}{p}), "
+        table += (f"\n\nspeedup {imp['speedup']:.3f}× in mean latency ({verdict}, {imp['significance_test']}{p}), "
                   f"compression {imp['compression_ratio']:.2f}×, accuracy Δ {imp['accuracy_delta']:+.4f}")
     return table

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from tests.olympics.known_cost import measured_report
-from tests.tools.submissions import make_submission, noisy_samples, other_machine
+from tests.olympics.submissions import make_submission, noisy_samples, other_machine
 from tinytorch.olympics.compare import (
+    ChosenModel,
+    ModelPair,
     CompareError, compare_submissions, format_report, parse_threshold,
 )
 from tinytorch.olympics import generate_submission
@@ -35,7 +37,7 @@ def test_table_has_every_metric_with_ratio_and_change():
     base = make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1))
     new = make_submission(noisy_samples(1.0, seed=2), noisy_samples(0.6, seed=3))
     c = compare_submissions(base, new, base_label="a.json", new_label="b.json")
-    assert c.model == {"base": ("optimized", "int8"), "new": ("optimized", "int8")}
+    assert c.models == ModelPair(ChosenModel("optimized", "int8"), ChosenModel("optimized", "int8"))
     row = c.gated_row
     expected = new["optimized"]["metrics"]["latency_ms_p50"] / base["optimized"]["metrics"]["latency_ms_p50"]
     assert row.ratio == pytest.approx(expected)
@@ -69,9 +71,9 @@ def test_a_large_change_within_noise_does_not_fail():
 
 def test_model_choice_defaults_to_optimized_and_can_be_forced():
     both, only_base = make_submission(noisy_samples(1.0), noisy_samples(0.5)), make_submission(noisy_samples(1.0))
-    assert compare_submissions(both, only_base).model["base"][0] == "optimized"
-    assert compare_submissions(both, only_base).model["new"][0] == "baseline"
-    assert compare_submissions(both, only_base, model="baseline").model["base"][0] == "baseline"
+    assert compare_submissions(both, only_base).models.base.role == "optimized"
+    assert compare_submissions(both, only_base).models.new.role == "baseline"
+    assert compare_submissions(both, only_base, model="baseline").models.base.role == "baseline"
     with pytest.raises(CompareError, match="NEW: has no optimized model"):
         compare_submissions(both, only_base, model="optimized")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools.submissions import make_submission, noisy_samples, other_machine, write
+from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
 from tinytorch.olympics.cli import build_parser
 from tinytorch.olympics import MAX_SUBMISSION_BYTES
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
-from tests.tools.submissions import make_submission, noisy_samples, paths
-from tinytorch.olympics import load_schema
+from tests.olympics.submissions import make_submission, noisy_samples, paths
+from tinytorch.submission.schema import load_schema
 from tinytorch.submission.schema_check import SchemaChecker, inline_refs
 
 TEMPLATE = make_submission(noisy_samples(0.4, n=20), noisy_samples(0.2, n=20, seed=1))

@@ -8,7 +8,7 @@ import sys
 import mlflow  # the [mlflow] extra is part of `make install`: its absence fails, never skips
 import pytest
 
-from tests.tools.submissions import write
+from tests.olympics.submissions import write
 from tinytorch.olympics.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
 from tinytorch.olympics import load_submission
 

@@ -1,4 +1,5 @@
-"""Fast checks of the pipeline's own pieces (no kernel): the traceback sanitizer."""
+"""Fast checks of tools/feedback.py without a kernel: hidden-test lines found and dropped from
+tracebacks and printed text."""
 from __future__ import annotations
 
 from tools.feedback import HIDDEN_NOTE, hidden_lines, sanitize_text, sanitize_traceback, strip_ansi

@@ -1,6 +1,7 @@
 """plots: real PNG and SVG files with the curves drawn, for a submission and for a leaderboard."""
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -8,9 +9,15 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
-from tests.tools.submissions import make_submission, noisy_samples, write
-from tinytorch.olympics.leaderboard import build_leaderboard
-from tinytorch.olympics.plots import _COLORS, plot_latency_distribution, plot_leaderboard, plot_submission
+from tests.olympics.submissions import make_submission, noisy_samples, write
+from tinytorch.olympics.leaderboard import build_leaderboard, combined_score, entry_from_submission
+from tinytorch.olympics.plots import (
+    _COLORS,
+    plot_latency_distribution,
+    plot_leaderboard,
+    plot_submission,
+    submission_entries,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASELINE_RGB, OPTIMIZED_RGB = to_rgb(_COLORS["baseline"]), to_rgb(_COLORS["optimized"])
@@ -72,3 +79,17 @@ def test_leaderboard_plot(tmp_path):
 def test_an_empty_leaderboard_cannot_be_plotted(tmp_path):
     with pytest.raises(ValueError, match="no valid submission"):
         plot_leaderboard(build_leaderboard(tmp_path), tmp_path / "out")
+
+
+def test_a_submissions_points_are_the_leaderboards_entries(measured_submission):
+    entries = {e.role: e for e in submission_entries(measured_submission)}
+    imp = measured_submission["improvements"]
+    assert entries["optimized"] == dataclasses.replace(entry_from_submission(measured_submission, "optimized"),
+                                                       pareto=entries["optimized"].pareto,
+                                                       rank=entries["optimized"].rank)
+    assert entries["optimized"].speedup == imp["speedup"]
+    assert entries["optimized"].score == combined_score(imp["speedup"], imp["compression_ratio"],
+                                                         imp["accuracy_delta"])
+    baseline = entries["baseline"]
+    assert (baseline.speedup, baseline.compression_ratio, baseline.accuracy_delta) == (1.0, 1.0, 0.0)
+    assert baseline.accuracy == measured_submission["baseline"]["metrics"]["accuracy"]

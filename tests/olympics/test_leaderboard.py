@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from tests.tools.submissions import make_submission, noisy_samples, other_machine, write
+from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
 from tinytorch.olympics import leaderboard
+from tinytorch.olympics.compare import compare_submissions
 from tinytorch.olympics.leaderboard import build_leaderboard, combined_score, pareto_mask, render
 from tinytorch.olympics import MAX_SUBMISSION_BYTES
 
@@ -41,7 +42,7 @@ def folder(tmp_path):
 def test_valid_files_are_ranked_and_bad_ones_listed_with_reasons(folder):
     board = build_leaderboard(folder)
     assert sorted(e.student for e in board.ranked) == sorted([*MODELS, "baseline_only"])
-    reasons = {bad["file"]: bad["reason"] for bad in board.invalid}
+    reasons = {bad.file: bad.reason for bad in board.invalid}
     assert set(reasons) == {"truncated.json", "old_version.json", "huge.json"}
     assert "not valid JSON" in reasons["truncated.json"]
     assert "schema_version" in reasons["old_version.json"]
@@ -119,3 +120,17 @@ def test_mixed_machines_are_noted(tmp_path):
     assert "2 different machines" in render(board, "md")
     write(tmp_path / "there.json", here)
     assert "different machines" not in render(build_leaderboard(tmp_path), "md")
+
+
+def test_compare_and_leaderboard_agree_on_what_is_the_same_machine(tmp_path):
+    base = make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1))
+    threads = base["system_info"]["blas_threads"] or 1
+    more_threads = make_submission(noisy_samples(1.0, seed=2), noisy_samples(0.5, seed=3),
+                                   system_info=dict(base["system_info"], blas_threads=threads + 1))
+    assert compare_submissions(base, more_threads).cross_machine, "compare: BLAS threads differ"
+    write(tmp_path / "a.json", base)
+    write(tmp_path / "b.json", more_threads)
+    assert "2 different machines" in render(build_leaderboard(tmp_path)), "the leaderboard agrees"
+    write(tmp_path / "b.json", dict(more_threads, system_info=base["system_info"]))
+    assert compare_submissions(base, json.loads((tmp_path / "b.json").read_text())).cross_machine is False
+    assert "different machines" not in render(build_leaderboard(tmp_path))
