@@ -1,4 +1,4 @@
-"""The built book, opened in headless Chromium: diagrams, tabs, dropdowns, glued numbers."""
+"""The built book, opened in headless Chromium: diagrams, tabs, dropdowns, glued numbers, launch links."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from statistics import NormalDist
 
 import pytest
+import yaml
+
+from tools.course import RELEASE_NOTEBOOK, REPO
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +67,14 @@ def chapter(browser, book_url: str) -> Iterator[PageSession]:
         yield session
 
 
+@pytest.fixture(scope="module")
+def chapter_shared(browser, book_url: str) -> Iterator[PageSession]:
+    """One chapter page for the tests that each open a different part of it (dropdowns, links),
+    so the page and its diagram load once for all of them."""
+    with _open(browser, f"{book_url}/book/capstone.html") as session:
+        yield session
+
+
 @pytest.fixture()
 def results_page(browser, book_url: str) -> Iterator[PageSession]:
     with _open(browser, f"{book_url}/book/results.html") as session:
@@ -99,15 +111,97 @@ def test_tab_switch_shows_the_other_tab(chapter: PageSession) -> None:
     assert "mlflow.log_metric" in panels.nth(1).inner_text()
 
 
-def test_dropdown_answer_opens(chapter: PageSession) -> None:
-    page = chapter.page
+def classic_answers() -> dict[str, list[str]]:
+    """What each of the five classic questions' answers must show, derived here from the
+    questions' own data (and, for Q1 and Q5, from the real model and validator)."""
+    from tinytorch.olympics import SimpleMLP, SubmissionValidationError, validate_submission_schema
+    from tinytorch.perf.profiling import model_size_bytes
+    from tinytorch.perf.quantization import quantize_model
+
+    params, mib = 5_000_000, 2**20
+    mlp = SimpleMLP()
+    measured_ratio = model_size_bytes(mlp) / model_size_bytes(quantize_model(mlp))
+    q1 = [f"{4 * params:,} bytes", f"{4 * params / mib:.2f} MiB", f"{params / mib:.2f} MiB",
+          f"{3 * params:,} bytes", f"{3 * params / mib:.2f} MiB", "75% reduction", "4.00×",
+          f"a ratio of {measured_ratio:.2f}×"]
+
+    z99 = NormalDist().inv_cdf(0.99)
+    q2 = ["Deploy A", "from 9.4 to 10.6 ms", "from 4.0 to 16.0 ms", f"mean + {z99:.3f}σ",
+          f"{10 + z99 * 0.3:.2f} ms for A and {10 + z99 * 3.0:.2f} ms for B",
+          f"{100 * NormalDist().cdf(2):.1f}th percentile", "not a 95% confidence interval"]
+
+    fixed = (100 - 32 * 8) / (1 - 32)
+    q3 = [f"{100 / 32:.3f} ms is the amortized", f"{fixed:.3f} ms", f"{8 - fixed:.3f} ms",
+          f"fixed + per-sample = {fixed + (8 - fixed):.3f} ms",
+          f"fixed + 32 × per-sample = {fixed + 32 * (8 - fixed):.3f} ms"]
+
+    q4 = [f"{20 / 5:.1f}×", f"handles {100 * 20 / 5:.0f}", f"{1000 * 5 / 20:,.0f} dollars",
+          f"{60 * 5 / 20:.0f}% busy", f"{100 - 60 * 5 / 20:.0f}%"]
+
+    submission = json.loads((ROOT / "build" / "results" / "submission.json").read_text())
+    baseline_only = {k: v for k, v in submission.items() if k not in ("optimized", "improvements")}
+    q5 = []
+    for value in ("92%", 92, 0.92, "good"):
+        candidate = json.loads(json.dumps(baseline_only))
+        candidate["baseline"]["metrics"]["accuracy"] = value
+        try:
+            validate_submission_schema(candidate)
+            q5.append(f'"accuracy": {json.dumps(value)}: accepted')
+        except SubmissionValidationError as error:
+            q5.append(f'"accuracy": {json.dumps(value)}: refused, {error.errors[0]}')
+    return {"q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5}
+
+
+@pytest.fixture(scope="module")
+def expected_answers() -> dict[str, list[str]]:
+    return classic_answers()
+
+
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5"])
+def test_classic_question_dropdown_shows_computed_answer(
+        chapter_shared: PageSession, expected_answers: dict[str, list[str]], question: str) -> None:
+    page = chapter_shared.page
+    dropdown = page.locator(f".admonition.dropdown.answer-{question}")
+    assert dropdown.count() == 1, f"the chapter should have one dropdown answer for {question}"
+    dropdown.locator("button.toggle-button").wait_for(timeout=10_000)
+    body = dropdown.locator("p").nth(1)
+    assert not body.is_visible(), f"{question}: answer visible before the dropdown was opened"
+    dropdown.locator("button.toggle-button").click()
+    body.wait_for(state="visible", timeout=5_000)
+    text = " ".join(dropdown.inner_text().split())
+    missing = [item for item in expected_answers[question] if item not in text]
+    assert not missing, f"{question}: the answer lacks {missing}; it reads: {text[:600]}"
+    assert not PLACEHOLDER.search(text)
+
+
+def test_own_question_dropdown_opens(chapter_shared: PageSession) -> None:
+    page = chapter_shared.page
     page.wait_for_selector(".admonition.dropdown button.toggle-button", timeout=10_000)
-    dropdown = page.locator(".admonition.dropdown").first
+    dropdown = page.locator(".admonition.dropdown", has_text="Mann–Whitney U test could not").first
     body = dropdown.locator("p").nth(1)
     assert not body.is_visible(), "answer visible before the dropdown was opened"
     dropdown.locator("button.toggle-button").click()
     body.wait_for(state="visible", timeout=5_000)
     assert "Mann" in body.inner_text()
+
+
+def test_binder_button_and_notebook_link(chapter_shared: PageSession, built_book: Path) -> None:
+    """The launch button opens the release on the Binder of the repository set in _config.yml,
+    and the download link serves the release notebook itself."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    expected = (f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/"
+                f"{config['repository'].get('branch', 'main')}"
+                f"?urlpath=lab/tree/{RELEASE_NOTEBOOK.relative_to(REPO).as_posix()}")
+    button = chapter_shared.page.locator("a.sd-btn.launch-binder")
+    assert button.count() == 1 and button.is_visible(), "the Binder launch button is missing"
+    assert button.get_attribute("href") == expected
+    link = chapter_shared.page.locator("a.reference.download", has_text="capstone.ipynb")
+    assert link.count() == 1, "the link to the notebook is missing"
+    served = (built_book / "book" / link.get_attribute("href")).resolve()
+    assert served.read_bytes() == RELEASE_NOTEBOOK.read_bytes(), f"{served} is not the release notebook"
+    warning = chapter_shared.page.locator(".admonition.warning", has_text="Binder sessions are temporary")
+    assert warning.is_visible(), "the warning that Binder sessions are temporary is missing"
 
 
 def test_glued_numbers_show_values(chapter: PageSession) -> None:

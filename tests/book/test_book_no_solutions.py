@@ -1,4 +1,4 @@
-"""The book may show the student release, never the instructor's solutions."""
+"""The book may show the student release, never the instructor's solutions or hidden tests."""
 from __future__ import annotations
 
 import html
@@ -6,7 +6,11 @@ import json
 import re
 from pathlib import Path
 
-from tools.course import BEGIN_SOLUTION as BEGIN, END_SOLUTION as END, SOURCE_PY as SOURCE, regions
+import jupytext
+import nbformat
+
+from tests.pipeline.pipeline_helpers import leaked_lines, outside_region_lines, region_lines
+from tools.course import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, SOURCE_PY as SOURCE
 
 # Lines too generic to identify a solution (`return x`, `pass`, brackets) are not checked.
 MIN_CHARS = 12
@@ -20,15 +24,22 @@ def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def solution_lines(source: str) -> list[str]:
-    """Distinctive, stripped lines inside the BEGIN/END SOLUTION regions of the source."""
-    try:
-        found = regions(source, BEGIN, END)
-    except ValueError as err:
-        raise ValueError(f"{SOURCE}: {err}") from err
-    lines = (line.strip() for region in found for line in region)
-    return [collapse(line) for line in lines
-            if len(line) >= MIN_CHARS and not line.startswith("#") and not GENERIC.match(line)]
+def secret_lines(source: nbformat.NotebookNode) -> set[str]:
+    """Distinctive lines inside the solution and hidden-test regions of `source`, collapsed."""
+    lines = (region_lines(source, BEGIN_SOLUTION, END_SOLUTION)
+             | region_lines(source, BEGIN_HIDDEN, END_HIDDEN))
+    return {collapse(line) for line in lines
+            if len(line) >= MIN_CHARS and not line.startswith("#") and not GENERIC.match(line)}
+
+
+def shown_lines(source: nbformat.NotebookNode) -> set[str]:
+    """The lines of `source` outside every region, collapsed: students see these anyway (a
+    fixture may build the same dict as a solution), so the book may show them too."""
+    return {collapse(line) for line in outside_region_lines(source)}
+
+
+def notebook(*sources: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
 
 
 def page_text(path: Path) -> str:
@@ -74,16 +85,27 @@ def file_text(path: Path) -> str | None:
 
 
 def test_solution_regions_found() -> None:
-    lines = solution_lines(SOURCE.read_text(encoding="utf-8"))
+    lines = secret_lines(jupytext.read(SOURCE))
     assert len(lines) >= 10, f"expected solution code in {SOURCE}, found {len(lines)} lines"
+
+
+def test_a_line_shown_outside_the_regions_is_no_secret() -> None:
+    shared = '"submission_type": "capstone_benchmark",'
+    secret = "hidden_value = compute_the_secret(x)"
+    hidden = "assert hidden_check(f()) == 42"
+    source = notebook(f'def fixture():\n    return {{"schema_version": 2, {shared}}}',
+                      f"def f():\n    {BEGIN_SOLUTION}\n    {shared}\n    {secret}\n    {END_SOLUTION}",
+                      f"def test():\n    {BEGIN_HIDDEN}\n    {hidden}\n    {END_HIDDEN}")
+    page = f"... {shared} ... {secret} ... {hidden} ..."
+    assert leaked_lines(secret_lines(source), shown_lines(source), page) == sorted([secret, hidden])
 
 
 def test_helper_finds_a_planted_solution_line(tmp_path: Path) -> None:
     secret = "value = compute_the_secret_answer(x, y)"
-    source = f"def f():\n    {BEGIN}\n    {secret}\n    {END}\n"
+    source = notebook(f"def f():\n    {BEGIN_SOLUTION}\n    {secret}\n    {END_SOLUTION}")
     page = tmp_path / "page.html"
     page.write_text(f"<pre><span>value</span> = compute_the_secret_answer(x, y)</pre>")
-    assert solution_lines(source) == [secret]
+    assert secret_lines(source) == {secret}
     assert secret in page_text(page)
 
 
@@ -101,7 +123,8 @@ def test_helper_finds_a_planted_line_in_a_notebook_and_a_source(tmp_path: Path) 
 
 
 def test_no_solution_line_in_built_book(built_book: Path) -> None:
-    lines = set(solution_lines(SOURCE.read_text(encoding="utf-8")))
+    source = jupytext.read(SOURCE)
+    secrets, shown = secret_lines(source), shown_lines(source)
     files = sorted(p for p in built_book.rglob("*") if p.is_file())
     scanned, leaks = set(), {}
     for path in files:
@@ -110,11 +133,13 @@ def test_no_solution_line_in_built_book(built_book: Path) -> None:
             continue
         name = str(path.relative_to(built_book))
         scanned.add(name)
-        found = sorted(line for line in lines if line in text)
+        found = leaked_lines(secrets, shown, text)
         if found:
             leaks[name] = found[:5]
     # The pages, their sources and notebooks, and the search index were all read.
     for expected in ("book/capstone.html", "_sources/book/capstone.md",
                      "_sources/book/capstone.ipynb", "searchindex.js"):
         assert expected in scanned, f"{expected} was not scanned (scanned {len(scanned)} files)"
-    assert not leaks, f"solution lines in the built book: {leaks}"
+    assert any(n.startswith("_downloads/") and n.endswith(".ipynb") for n in scanned), (
+        "the notebook the chapter offers for download was not scanned")
+    assert not leaks, f"solution or hidden-test lines in the built book: {leaks}"
