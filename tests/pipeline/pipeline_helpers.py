@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 # The markers and the region parser are re-exported for the tests, which import them from here.
-from tools.course import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401
+from tools.course import (ASSIGNMENT_ID, BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401
                           partition, regions)
 from tools.reference import nbgrader_meta, reference_submission  # noqa: F401
 
@@ -101,3 +102,19 @@ def html_text(path: Path) -> str:
     """The text of an HTML file with its tags removed and entities decoded (code rendered with
     syntax highlighting becomes contiguous again; script and style text is kept, to be strict)."""
     return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8")))
+
+
+def gradebook_rows(root: Path, students: list[str]) -> dict:
+    """Everything autograding stores per student: scores, review flags, comments, penalties."""
+    rows = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student in students:
+            sub = gb.find_submission(ASSIGNMENT_ID, student)
+            rows[student] = {
+                "score": sub.score,
+                "grades": {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
+                           for nb in sub.notebooks for g in nb.grades},
+                "comments": {c.name: c.auto_comment for nb in sub.notebooks for c in nb.comments},
+                "late": [nb.late_submission_penalty for nb in sub.notebooks],
+            }
+    return rows
