@@ -37,7 +37,7 @@ from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY,  #
 from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host  # noqa: E402
 from tools.grading.gradebook import (copy_gradebook, merge_submissions, scores,  # noqa: E402
                                      sqlite_url, student_records, without_students)
-from tools.grading.report import (GRADED, NOT_GRADED, SKIPPED, ReportLine, build_line,  # noqa: E402
+from tools.grading.report import (NOT_GRADED, SKIPPED, ReportLine, build_line,  # noqa: E402
                                   events_by_student, submission_problem, to_text, write_report)
 from tools.grading.task import CourseBundle, Submission, TaskResult, read_files  # noqa: E402
 from tools.student_package import student_package_files  # noqa: E402
