@@ -39,10 +39,18 @@ _LOG_TAIL_CHARS = 400
 _student_dir: str | None = None
 
 
-def student_package_dir() -> str:
-    """A folder holding a copy of the student package, made once per grader process and removed
-    when it exits."""
+def student_package_dir(settings: JailSettings) -> str:
+    """The folder holding the student package the jail mounts: ``settings.student_package`` when
+    set, otherwise a copy of this repository's, made once per grader process and removed when it
+    exits."""
     global _student_dir
+    if settings.student_package:
+        folder = os.path.abspath(settings.student_package)
+        if not os.path.isfile(os.path.join(folder, "tinytorch", "__init__.py")):
+            raise JailUnavailable(
+                f"JailSettings.student_package = {folder!r} holds no tinytorch/__init__.py",
+                "point it to the folder that holds the student package's tinytorch/ folder")
+        return folder
     if _student_dir is None:
         folder = tempfile.mkdtemp(prefix="tinytorch-student-")
         atexit.register(shutil.rmtree, folder, True)
@@ -172,6 +180,7 @@ class JailedKernelManager(AsyncKernelManager):
 
         try:
             files = working_files(self._work_cwd, self.jail_settings.write_bytes)
+            student_dir = student_package_dir(self.jail_settings)
         except JailUnavailable as error:
             raise self._refuse(error) from None
         return JailLayout(
@@ -181,7 +190,7 @@ class JailedKernelManager(AsyncKernelManager):
             connection_file=self.connection_file,
             connection_fd=readable(self.connection_file),
             python_roots=python_roots(),
-            student_dir=self.jail_settings.student_package or student_package_dir(),
+            student_dir=student_dir,
             uid=jail_uid(self.jail_settings))
 
     def _log_path(self) -> str:
