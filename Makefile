@@ -30,8 +30,13 @@ install: $(STAMP)
 export: install
 	$(PY) -m tools.export
 
+# ruff, configured in pyproject.toml: fast, so it runs before the suite.
+.PHONY: lint
+lint: install
+	$(BIN)/ruff check .
+
 # Tests that time known-cost callables run first and alone, then the rest.
-test: install install-chromium install-bwrap book student student-venv
+test: install lint install-chromium install-bwrap book student student-venv
 	$(PY) -m pytest -m timing
 	$(PY) -m pytest -m "not timing"
 

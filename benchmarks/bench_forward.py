@@ -15,11 +15,12 @@ import sys
 import time
 
 import numpy as np
-from _common import verdict
 from threadpoolctl import threadpool_limits
 
 from tinytorch.core.tensor import Tensor
 from tinytorch.olympics import SimpleMLP
+
+from _common import verdict
 
 TARGETS = {1: 1.5, 256: 1.15}  # batch size → largest allowed tinytorch / numpy ratio
 ROUNDS = 400

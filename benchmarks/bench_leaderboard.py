@@ -19,9 +19,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import judge, timed_run
 
 from tinytorch.olympics import BenchmarkReport, SimpleMLP, generate_submission, submission_errors
+
+from _common import judge, timed_run
 
 BUDGET_S = 5.0
 
@@ -65,7 +66,8 @@ def broken(text: str, sub: dict, kind: int) -> str:
     if kind == 1:
         return json.dumps(dict(sub, schema_version=3))
     if kind == 2:
-        return json.dumps({**sub, "optimized": {**sub["optimized"], "metrics": {**sub["optimized"]["metrics"], "accuracy": 1.5}}})
+        metrics = {**sub["optimized"]["metrics"], "accuracy": 1.5}
+        return json.dumps({**sub, "optimized": {**sub["optimized"], "metrics": metrics}})
     if kind == 3:
         return json.dumps({**sub, "improvements": {**sub["improvements"], "speedup": 99.0}})
     return "this is not a submission\n"
@@ -98,7 +100,8 @@ def main() -> int:
         folder = Path(tmp) / "submissions"
         valid, invalid = write_folder(folder, args.files)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2 ** 20
-        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
+        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder),
+                   "--format", "json"]
         elapsed, result = timed_run(command, "leaderboard")
     if result.returncode != 0:
         return 1

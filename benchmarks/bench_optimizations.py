@@ -20,12 +20,13 @@ from __future__ import annotations
 import sys
 import time
 
-from _common import verdict
 from tinytorch.core.training import accuracy
 from tinytorch.data import load_digits
 from tinytorch.olympics import optimized_variants, train_baseline
 from tinytorch.perf.compression import magnitude_prune
 from tinytorch.perf.profiling import model_size_bytes
+
+from _common import verdict
 
 TRAIN_SECONDS = 10.0
 MIN_ACCURACY = 0.95

@@ -19,7 +19,8 @@ BUDGET_S = 60.0
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "submission.json"
-        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "run", "--out", str(out), "--no-progress"]
+        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "run", "--out", str(out),
+                   "--no-progress"]
         elapsed, result = timed_run(command, "`tinytorch olympics run`")
     if result.returncode != 0:
         return 1

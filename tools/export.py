@@ -18,12 +18,8 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.course import BEGIN_SOLUTION, END_SOLUTION, EXPORT_TAG, REPO, SOURCE_PY, is_marker  # noqa: E402
+from tools.course import BEGIN_SOLUTION, END_SOLUTION, EXPORT_TAG, REPO, SOURCE_PY, is_marker
 
 TARGET = REPO / "tinytorch" / "olympics" / "capstone.py"
 

@@ -1,12 +1,13 @@
 """Linear (one fused node), Sequential, activations and the loss."""
 import numpy as np
 import pytest
-from gradcheck import numeric_grad
 
 from tinytorch.core.activations import ReLU, Softmax
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.tensor import Tensor
+
+from gradcheck import numeric_grad
 
 
 def test_linear_shapes_and_math():
@@ -29,7 +30,9 @@ def test_linear_is_one_graph_node_with_correct_gradients():
     assert set(map(id, out._parents)) == {id(x), id(layer.weight), id(layer.bias)}
     weights = rng.standard_normal((5, 3))
     (out * Tensor(weights)).sum().backward()
-    f = lambda: float(np.sum((x.data @ layer.weight.data + layer.bias.data) * weights))
+    def f():
+        return float(np.sum((x.data @ layer.weight.data + layer.bias.data) * weights))
+
     for t in (x, layer.weight, layer.bias):
         np.testing.assert_allclose(t.grad, numeric_grad(f, t.data), rtol=1e-5, atol=1e-7)
 

@@ -53,7 +53,7 @@ def test_walk_visits_each_object_once_and_never_enters_tensors():
 def test_map_layers_replaces_everywhere_and_leaves_original_untouched():
     model = Slotted()
     before = [p.data.copy() for p in model.parameters()]
-    new = map_layers(model, Linear, lambda l: Linear.from_weights(l.weight.data * 0, l.bias.data))
+    new = map_layers(model, Linear, lambda layer: Linear.from_weights(layer.weight.data * 0, layer.bias.data))
     assert all(np.all(p.data == 0) for p in find_layers(new, Linear)[0].parameters()[:1])
     assert len(find_layers(new, Linear)) == 3 and isinstance(new.blocks, tuple)
     for p, b in zip(model.parameters(), before):
@@ -64,12 +64,12 @@ def test_map_layers_replaces_everywhere_and_leaves_original_untouched():
 @pytest.mark.parametrize("bad", [42, "model", [Linear(2, 2)], None])
 def test_map_layers_rejects_non_models(bad):
     with pytest.raises(ValueError, match="expected a model"):
-        map_layers(bad, Linear, lambda l: l)
+        map_layers(bad, Linear, lambda layer: layer)
 
 
 def test_map_layers_needs_a_layer():
     with pytest.raises(ValueError, match="Linear"):
-        map_layers(Sequential(ReLU()), Linear, lambda l: l)
+        map_layers(Sequential(ReLU()), Linear, lambda layer: layer)
 
 
 def test_module_parameters_found_by_walking():

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from gradcheck import numeric_grad
 from tinytorch.core.tensor import Tensor, no_grad
+
+from gradcheck import numeric_grad
 
 
 def check_grads(fn, *shapes, seed=0, positive=False):

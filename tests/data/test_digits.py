@@ -5,8 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from tinytorch.data import load_digits, load_digits_raw
-from tinytorch.data import digits as digits_module
+from tinytorch.data import digits as digits_module, load_digits, load_digits_raw
 
 
 def test_stored_file_matches_the_checksum_in_provenance():

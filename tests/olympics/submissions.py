@@ -13,7 +13,6 @@ from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.system import collect_system_info
 
 
-
 def metrics_from_samples(samples: Sequence[float], accuracy: float, size_mb: float,
                          parameter_count: int = 2410) -> dict:
     """A metrics dict consistent with raw latency samples (as BenchmarkReport would derive it)."""

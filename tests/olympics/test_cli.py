@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
-from tinytorch.olympics.cli import build_parser
 from tinytorch.olympics import MAX_SUBMISSION_BYTES
+from tinytorch.olympics.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "tinytorch"

@@ -5,12 +5,15 @@ import pytest
 
 from tests.olympics.known_cost import measured_report
 from tests.olympics.submissions import make_submission, noisy_samples, other_machine
+from tinytorch.olympics import generate_submission
 from tinytorch.olympics.compare import (
     ChosenModel,
+    CompareError,
     ModelPair,
-    CompareError, compare_submissions, format_report, parse_threshold,
+    compare_submissions,
+    format_report,
+    parse_threshold,
 )
-from tinytorch.olympics import generate_submission
 
 REPEATS = 20
 

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
-from tinytorch.olympics import leaderboard
+from tinytorch.olympics import MAX_SUBMISSION_BYTES, leaderboard
 from tinytorch.olympics.compare import compare_submissions
 from tinytorch.olympics.leaderboard import build_leaderboard, combined_score, pareto_mask, render
-from tinytorch.olympics import MAX_SUBMISSION_BYTES
 
 # name: (optimized p50 ms, optimized accuracy, optimized size MiB); baselines are all 1.0 ms, 0.96, 0.01
 MODELS = {

@@ -9,9 +9,8 @@ import mlflow  # the [mlflow] extra is part of `make install`: its absence fails
 import pytest
 
 from tests.olympics.submissions import write
-from tinytorch.olympics.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
 from tinytorch.olympics import load_submission
-
+from tinytorch.olympics.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
 
 
 def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, monkeypatch):

@@ -4,11 +4,10 @@ import json
 import numpy as np
 import pytest
 
+from tests.olympics.known_cost import BusyModel
 from tinytorch.core.tensor import Tensor
 from tinytorch.olympics import METRIC_KEYS, BenchmarkReport, SimpleMLP
 from tinytorch.perf.quantization import quantize_model
-
-from tests.olympics.known_cost import BusyModel
 
 
 @pytest.mark.timing
@@ -29,7 +28,8 @@ def test_known_latency_with_slow_first_calls(small_test_set):
                 and m["latency_ms_mean"] == pytest.approx(1.0, rel=0.10)
                 and m["throughput_samples_per_sec"] == pytest.approx(1000.0, rel=0.10)):
             return
-        failures.append({k: round(m[k], 4) for k in ("latency_ms_p50", "latency_ms_mean", "throughput_samples_per_sec")})
+        keys = ("latency_ms_p50", "latency_ms_mean", "throughput_samples_per_sec")
+        failures.append({k: round(m[k], 4) for k in keys})
     pytest.fail(f"no attempt measured a 1 ms model within bounds: {failures}")
 
 

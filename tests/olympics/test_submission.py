@@ -5,13 +5,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.olympics.known_cost import measured_report
 from tinytorch.olympics import (
-    MAX_SUBMISSION_BYTES, BenchmarkReport, SubmissionFileError, SubmissionValidationError,
-    generate_submission, load_submission, save_submission, submission_errors,
+    MAX_SUBMISSION_BYTES,
+    BenchmarkReport,
+    SubmissionFileError,
+    SubmissionValidationError,
+    generate_submission,
+    load_submission,
+    save_submission,
+    submission_errors,
     validate_submission_schema,
 )
-
-from tests.olympics.known_cost import measured_report
 
 
 @pytest.mark.timing  # compares wall-clock latencies of two spinning models: run alone

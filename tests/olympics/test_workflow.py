@@ -1,5 +1,4 @@
 """The whole capstone workflow on the embedded digits data, and the source run as a script."""
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -7,9 +7,15 @@ from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.training import accuracy, train
 from tinytorch.perf.compression import (
-    SparseLinear, magnitude_prune, measure_sparsity, pruning_masks, structured_prune, to_sparse,
+    SparseLinear,
+    magnitude_prune,
+    measure_sparsity,
+    pruning_masks,
+    structured_prune,
+    to_sparse,
 )
 from tinytorch.perf.profiling import count_flops, count_parameters, model_size_bytes
+
 from trained_mlp import MLP, digits, trained_mlp
 
 
@@ -107,8 +113,8 @@ def test_structured_prune_shapes_and_equivalence():
     model = Sequential(Linear(8, 6, seed=0), ReLU(), Linear(6, 4, seed=1), ReLU(), Linear(4, 3, seed=2))
     norms = np.linalg.norm(model[0].weight.data, axis=0)
     smaller = structured_prune(model, 0.5)
-    assert [l.weight.shape for l in smaller.layers[::2]] == [(8, 3), (3, 2), (2, 3)]
-    assert [l.bias.shape for l in smaller.layers[::2]] == [(3,), (2,), (3,)]
+    assert [layer.weight.shape for layer in smaller.layers[::2]] == [(8, 3), (3, 2), (2, 3)]
+    assert [layer.bias.shape for layer in smaller.layers[::2]] == [(3,), (2,), (3,)]
     keep = np.sort(np.argsort(norms)[3:])
     np.testing.assert_array_equal(smaller[0].weight.data, model[0].weight.data[:, keep])
     assert model[0].weight.shape == (8, 6)  # original untouched

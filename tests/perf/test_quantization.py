@@ -8,6 +8,7 @@ from tinytorch.core.layers import Linear
 from tinytorch.core.training import accuracy
 from tinytorch.perf.profiling import count_parameters, model_size_bytes
 from tinytorch.perf.quantization import QuantizedLinear, dequantize, quantize_model, quantize_tensor
+
 from trained_mlp import digits, trained_mlp
 
 

@@ -4,8 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from tinytorch.perf.statistics import (intervals_overlap, mann_whitney_u, median_confidence_interval,
-                                       percentile, rank_with_ties)
+from tinytorch.perf.statistics import (
+    intervals_overlap,
+    mann_whitney_u,
+    median_confidence_interval,
+    percentile,
+    rank_with_ties,
+)
 
 SKEWED = np.random.default_rng(7).lognormal(mean=0.0, sigma=0.5, size=257)
 

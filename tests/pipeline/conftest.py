@@ -2,19 +2,16 @@
 temporary course root, shared by every test of the session."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from tools.course import SOURCE_PY, source_notebook_path
+from tools.release import build_release
 
-from tools.course import SOURCE_PY, source_notebook_path  # noqa: E402
-from tools.release import build_release  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass

@@ -22,7 +22,8 @@ TRACEBACK = [
     "\x1b[32m      5\x1b[39m     assert abs(secret - 2.0) < 1e-6, \"speed must be baseline / optimized\"\n"
     "\x1b[32m      6\x1b[39m     ### END HIDDEN TESTS\n"
     "\x1b[32m----> 9\x1b[39m test_speed()\n",
-    "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[7]\x1b[39m\x1b[32m, line 5\x1b[39m, in \x1b[36mtest_speed\x1b[39m\x1b[34m()\x1b[39m\n"
+    "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[7]\x1b[39m\x1b[32m, line 5\x1b[39m, "
+    "in \x1b[36mtest_speed\x1b[39m\x1b[34m()\x1b[39m\n"
     "\x1b[32m      3\x1b[39m     ### BEGIN HIDDEN TESTS\n"
     "\x1b[32m      4\x1b[39m     secret = speed(calibrate=True)\n"
     "\x1b[32m----> 5\x1b[39m     assert abs(secret - 2.0) < 1e-6, \"speed must be baseline / optimized\"\n"

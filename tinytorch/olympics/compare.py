@@ -178,7 +178,8 @@ def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
     rows = [MetricRow(k, base_entry["metrics"].get(k), new_entry["metrics"].get(k)) for k in METRIC_KEYS]
     comparison = Comparison(
         base_label=base_label, new_label=new_label,
-        models=ModelPair(ChosenModel(base_role, base_entry["model_name"]), ChosenModel(new_role, new_entry["model_name"])),
+        models=ModelPair(ChosenModel(base_role, base_entry["model_name"]),
+                         ChosenModel(new_role, new_entry["model_name"])),
         rows=rows,
         significance=speedup_significance(base_entry, new_entry, alpha=alpha),
         machine_differences=system_differences(base["system_info"], new["system_info"], MACHINE_KEYS),
@@ -210,8 +211,8 @@ def format_report(c: Comparison) -> str:
     for r in c.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         mark = "  <- gated" if r.name == c.metric and c.fail_above is not None else ""
-        lines.append(f"{r.name:<34}{format_number(r.base):>12}{format_number(r.new):>12}{ratio:>10}{_pct(r.change):>9}  "
-                     f"{_verdict(r)}{mark}")
+        lines.append(f"{r.name:<34}{format_number(r.base):>12}{format_number(r.new):>12}{ratio:>10}"
+                     f"{_pct(r.change):>9}  {_verdict(r)}{mark}")
     lines += ["", _significance_line(c.significance)]
     lines += [f"note: {n}" for n in c.notes]
     if c.cross_machine:

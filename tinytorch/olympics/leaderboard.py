@@ -27,7 +27,8 @@ from tinytorch.submission.vocabulary import OPTIMIZED, higher_is_better, machine
 FORMATS = ("md", "csv", "json")
 #: How much each percentage point of accuracy lost costs in the combined score.
 ACCURACY_PENALTY_PER_POINT = 0.10
-SCORE_FORMULA = ("score = speedup (baseline mean latency / optimized mean latency) × √compression_ratio × max(0, 1 + 10 × accuracy_delta): speed counts "
+SCORE_FORMULA = ("score = speedup (baseline mean latency / optimized mean latency) × √compression_ratio × "
+                 "max(0, 1 + 10 × accuracy_delta): speed counts "
                  "fully, size at half weight on a log scale, and each percentage point of accuracy lost "
                  "costs 10% of the score (a baseline-only submission scores 1)")
 #: Below this many files, loading in one process beats starting workers.
@@ -144,9 +145,9 @@ def pareto_mask(accuracy: Iterable[float], latency: Iterable[float], size: Itera
     n = len(acc)
     optimal = np.ones(n, dtype=bool)
     for start in range(0, n, 1024):  # bounded memory: n × 1024 comparisons at a time
-        a, l, s = acc[start:start + 1024, None], lat[start:start + 1024, None], siz[start:start + 1024, None]
-        no_worse = (acc[None, :] >= a) & (lat[None, :] <= l) & (siz[None, :] <= s)
-        better = (acc[None, :] > a) | (lat[None, :] < l) | (siz[None, :] < s)
+        a, t, s = acc[start:start + 1024, None], lat[start:start + 1024, None], siz[start:start + 1024, None]
+        no_worse = (acc[None, :] >= a) & (lat[None, :] <= t) & (siz[None, :] <= s)
+        better = (acc[None, :] > a) | (lat[None, :] < t) | (siz[None, :] < s)
         optimal[start:start + 1024] = ~np.any(no_worse & better, axis=1)
     return optimal
 

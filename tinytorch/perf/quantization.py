@@ -49,7 +49,8 @@ class QuantizedLinear(Module):
 
     def __init__(self, weight_q: np.ndarray, scale: np.ndarray, bias=None) -> None:
         if weight_q.dtype != np.int8 or weight_q.ndim != 2:
-            raise ValueError(f"QuantizedLinear: weight_q must be a 2-D int8 array, got {weight_q.dtype} {weight_q.shape}")
+            raise ValueError(f"QuantizedLinear: weight_q must be a 2-D int8 array, "
+                             f"got {weight_q.dtype} {weight_q.shape}")
         self.weight_q = weight_q
         self.scale = np.asarray(scale, dtype=np.float32)
         self.bias = None if bias is None else Tensor(np.asarray(bias.data if isinstance(bias, Tensor) else bias,
