@@ -110,6 +110,7 @@ class JailedKernelManager(AsyncKernelManager):
         return JailSettings(parent=self)
 
     _state_dir: str | None = None
+    _socket_base: str | None = None
     _watchdog: BudgetWatchdog | None = None
     _work_cwd: str = ""
     _death_reported = False
@@ -140,8 +141,9 @@ class JailedKernelManager(AsyncKernelManager):
         except JailUnavailable as error:
             raise self._refuse(error) from None
         self._cleanup_state()
-        parent = os.path.dirname(self.ip) or None
-        self._state_dir = tempfile.mkdtemp(prefix="jail-", dir=parent)
+        if self._socket_base is None:  # the configured folder; self.ip names a jail's from now on
+            self._socket_base = os.path.dirname(self.ip) or tempfile.gettempdir()
+        self._state_dir = tempfile.mkdtemp(prefix="jail-", dir=self._socket_base)
         os.mkdir(os.path.join(self._state_dir, "sockets"), 0o700)
         uid = jail_uid(self.jail_settings)
         if uid is not None:
@@ -239,8 +241,9 @@ class JailedKernelManager(AsyncKernelManager):
         return "the kernel died while this cell ran"
 
     def report_start_failure(self) -> None:
-        """Log that the kernel never became ready inside its jail."""
-        if self.jail_settings.enabled:
+        """Log that the kernel never became ready inside its jail (a budget kill is already
+        logged)."""
+        if self.jail_settings.enabled and not self.budget_exceeded:
             self._refuse(JailUnavailable(
                 f"the kernel did not start inside the jail; its output: {self._log_tail()!r}",
                 "run the notebook unjailed once (SANDBOX=0) to see whether the kernel itself "
