@@ -186,8 +186,8 @@ def test_own_question_dropdown_opens(chapter_shared: PageSession) -> None:
 
 
 def test_binder_button_and_notebook_link(chapter_shared: PageSession, built_book: Path) -> None:
-    """The launch button opens the release on the Binder of the repository set in _config.yml,
-    and the download link serves the release notebook itself."""
+    """The launch buttons open the release on the Binder of the student edition's repository set
+    in _config.yml, and that repository; the download link serves the release notebook itself."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
     expected = (f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/"
@@ -196,6 +196,8 @@ def test_binder_button_and_notebook_link(chapter_shared: PageSession, built_book
     button = chapter_shared.page.locator("a.sd-btn.launch-binder")
     assert button.count() == 1 and button.is_visible(), "the Binder launch button is missing"
     assert button.get_attribute("href") == expected
+    edition = chapter_shared.page.locator("a.sd-btn.launch-edition")
+    assert edition.is_visible() and edition.get_attribute("href") == config["repository"]["url"].rstrip("/")
     link = chapter_shared.page.locator("a.reference.download", has_text="capstone.ipynb")
     assert link.count() == 1, "the link to the notebook is missing"
     served = (built_book / "book" / link.get_attribute("href")).resolve()
