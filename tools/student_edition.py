@@ -27,11 +27,15 @@ import filecmp
 import shutil
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 import nbformat
 from packaging.requirements import Requirement
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (pytest depends on it)
+    import tomli as tomllib
 
 from tools.course import RELEASE_NOTEBOOK, REPO
 from tools.student_package import copy_student_package

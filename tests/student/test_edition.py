@@ -6,21 +6,25 @@ import io
 import json
 import os
 import re
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import jupytext
-import nbformat
 
 from tests.pipeline.pipeline_helpers import outside_region_lines
 from tools.course import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, RELEASE_NOTEBOOK,
                           REPO, SOURCE_PY, regions)
+from tools.release import source_notebook
 from tools.student_edition import DEFAULT_OUT, STUDENT_REQUIREMENTS, edition_files, main, stubbed_functions
 from tools.student_package import student_package_files
 
-from conftest import NOTEBOOK
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+NOTEBOOK = RELEASE_NOTEBOOK.relative_to(REPO)
+
 
 # What counts as a leaked line: a stripped line of a solution or hidden-test region of the source
 # that has at least MIN_CHARS characters, is not a comment, and does not also appear in the
@@ -36,10 +40,6 @@ MIN_CHARS = 16
 # Tools, test runners and instructor packages a student environment must not pull in.
 INSTRUCTOR_ONLY = ("nbgrader", "jupyter-book", "jupyter_book", "playwright", "pytest", "nbval",
                    "hypothesis", "pyperf", "sphinx", "mlflow", "matplotlib")
-
-
-def source_notebook() -> nbformat.NotebookNode:
-    return jupytext.read(SOURCE_PY, fmt="py:percent")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Secrets:
 
 
 def secrets() -> Secrets:
-    source = source_notebook()
+    source = source_notebook(SOURCE_PY)
     shown = outside_region_lines(source)
     region, whole = set(), set()
     for cell in source.cells:
@@ -157,7 +157,7 @@ def test_package_rule_counts_copied_blocks_and_one_line_solutions(tmp_path):
     found = secrets()
     package = tmp_path / "tinytorch"
     package.mkdir()
-    source = source_notebook()
+    source = source_notebook(SOURCE_PY)
     block = next(kept for cell in source.cells for r in regions(cell.source, BEGIN_SOLUTION, END_SOLUTION)
                  if len(kept := [line.strip() for line in r if line.strip()]) >= 3)
     one_line = sorted(found.whole)[0]
@@ -213,7 +213,6 @@ def test_readme_names_every_part_and_the_notebook(edition, release):
         assert f"`{part}`" in readme, f"README does not list {part}"
     for needed in (str(NOTEBOOK), "YOUR CODE HERE", "jupytext --sync", "Run All", "Hand in", "Binder"):
         assert needed in readme, f"README does not mention {needed!r}"
-    assert "{" not in readme.replace("{notebook}", "?") or "{notebook}" not in readme
     assert "{parts}" not in readme and "{notebook}" not in readme
 
 

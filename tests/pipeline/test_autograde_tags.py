@@ -3,23 +3,28 @@ grading: stock `nbgrader autograde` still gives a tagged test cell that raises 0
 reference solutions still get every point."""
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from tools.autograde_parallel import autograded_folder, run_sequential
-from tools.course import ASSIGNMENT_ID, NOTEBOOK_ID, SOURCE_PY, source_notebook_path, submission_path
+from tools.course import ASSIGNMENT_ID, NOTEBOOK_ID, source_notebook_path, submission_path
 from tools.reference import nbgrader_meta, reference_submission
-from tools.release import RAISES_TAG, build_release
+from tools.release import RAISES_TAG
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """A course with the release built from the current source, a blank and a reference
-    submission, graded in one stock nbgrader run."""
-    root = tmp_path_factory.mktemp("course")
-    release = nbformat.read(str(build_release(SOURCE_PY, root, root / "capstone.ipynb")), as_version=4)
-    source = nbformat.read(str(source_notebook_path(root)), as_version=4)
+def graded(built_course, tmp_path_factory):
+    """A copy of the session's course (release and gradebook built from the current source)
+    with a blank and a reference submission, graded in one stock nbgrader run."""
+    root = tmp_path_factory.mktemp("tagged-course")
+    for shared in (source_notebook_path(built_course.root), built_course.root / "gradebook.db"):
+        target = root / shared.relative_to(built_course.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared, target)
+    release, source = built_course.release, built_course.source
     for student, nb in (("blank", release), ("reference", reference_submission(release, source))):
         path = submission_path(root, student)
         path.parent.mkdir(parents=True)
