@@ -133,13 +133,21 @@ class Notebook:
         ``after``'s, for a re-run)."""
         after = after or {}
         deadline = time.monotonic() + RUN_TIMEOUT_S
+        idle_polls = 0
         while True:
             prompts = {i: self.prompt(i) for i in indices}
-            done = all(re.fullmatch(r"\[\d+\]:", p) and p != after.get(i) for i, p in prompts.items())
-            if done:
+            pending = {i: p for i, p in prompts.items()
+                       if not re.fullmatch(r"\[\d+\]:", p) or p == after.get(i)}
+            if not pending:
                 return
+            # Nothing running or queued while cells are left: the run stopped at an error.
+            idle_polls = idle_polls + 1 if "[*]:" not in prompts.values() else 0
+            if idle_polls >= 6:
+                ran = [i for i in indices if i not in pending]
+                stopped = ran[-1] if ran else None
+                raise AssertionError(f"the run stopped at cell {stopped}, cells {sorted(pending)} never ran:\n"
+                                     f"{self.output(stopped) if stopped is not None else ''}")
             if time.monotonic() > deadline:
-                pending = {i: p for i, p in prompts.items() if not re.fullmatch(r"\[\d+\]:", p)}
                 raise AssertionError(f"cells still not run after {RUN_TIMEOUT_S} s: {pending}")
             time.sleep(0.5)
 
