@@ -256,7 +256,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_leaderboard(sub: argparse._SubParsersAction) -> None:
-    from tinytorch.olympics.leaderboard import FORMATS, SCORE_FORMULA, SORT_KEYS, build_leaderboard, render
+    from tinytorch.olympics.leaderboard import FORMATS, SCORE_FORMULA, SORT_ORDERS, build_leaderboard, render
     board = _command(sub, "leaderboard", cmd_leaderboard, "rank every submission under a folder",
                      "Load every *.json file under DIR (recursively); rank the valid submissions, each by its "
                      "optimized model where it has one; mark the Pareto-optimal ones (* : no other submission "
@@ -267,10 +267,9 @@ def _add_leaderboard(sub: argparse._SubParsersAction) -> None:
     board.add_argument("--format", choices=FORMATS, default=_defaults(render)["fmt"],
                        help='output: md (a Markdown table, then the skipped files), csv, or json (one object '
                             '{"ranked": [...], "invalid": [{"file", "reason"}]}) (default: %(default)s)')
-    board.add_argument("--sort", choices=SORT_KEYS, default=_defaults(build_leaderboard)["sort"],
-                       help="ranking: score, speedup (highest first), accuracy (highest first), "
-                            "size (smallest first) or latency (p50, lowest first); " + SCORE_FORMULA.replace("%", "%%")
-                            + " (default: %(default)s)")
+    orders = ", ".join(order.describe(name) for name, order in SORT_ORDERS.items())
+    board.add_argument("--sort", choices=tuple(SORT_ORDERS), default=_defaults(build_leaderboard)["sort"],
+                       help=f"ranking: {orders}; " + SCORE_FORMULA.replace("%", "%%") + " (default: %(default)s)")
 
 
 def _add_plot(sub: argparse._SubParsersAction) -> None:

@@ -84,14 +84,14 @@ class Comparison:
     base_label: str
     new_label: str
     models: ModelPair
-    rows: list
-    significance: dict  # speedup_significance() of base vs new latency
-    machine_differences: list
-    software_differences: list
+    rows: list[MetricRow]
+    significance: dict  # speedup_significance() of base vs new latency, as stored in a submission
+    machine_differences: list[str]
+    software_differences: list[str]
     metric: str
     fail_above: Optional[float]
     allow_cross_machine: bool = False
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def gated_row(self) -> MetricRow:

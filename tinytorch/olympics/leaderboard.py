@@ -152,28 +152,42 @@ def pareto_mask(accuracy: Iterable[float], latency: Iterable[float], size: Itera
     return optimal
 
 
-def _best_first(field: str, higher: bool):
-    """A sort key on `field` of an Entry, best first, ties broken by file name."""
-    return lambda e: (-getattr(e, field) if higher else getattr(e, field), e.file)
+class SortOrder(NamedTuple):
+    """What one `--sort` choice ranks by: an Entry field, and whether higher values are better."""
+
+    field: str
+    higher_is_better: bool
+
+    def key(self, entry: Entry) -> tuple:
+        """The sort key of `entry`: best first, ties broken by file name."""
+        value = getattr(entry, self.field)
+        return (-value if self.higher_is_better else value, entry.file)
+
+    def describe(self, name: str) -> str:
+        """e.g. 'size (model_size_mb, lowest first)'."""
+        field = "" if self.field == name else f"{self.field}, "
+        return f"{name} ({field}{'highest' if self.higher_is_better else 'lowest'} first)"
 
 
-_SORTERS = {
-    "score": _best_first("score", higher=True),  # the leaderboard's own number: better higher
-    **{sort: _best_first(field, higher_is_better(field)) for sort, field in
+#: The `--sort` choices. Directions of a submission's numbers are the vocabulary's; the score is
+#: the leaderboard's own number, better when higher.
+SORT_ORDERS = {
+    "score": SortOrder("score", True),
+    **{name: SortOrder(field, higher_is_better(field)) for name, field in
        (("speedup", "speedup"), ("accuracy", "accuracy"), ("size", "model_size_mb"), ("latency", "latency_ms_p50"))},
 }
-SORT_KEYS = tuple(_SORTERS)
+SORT_KEYS = tuple(SORT_ORDERS)
 
 
 def rank(entries: list, sort: str = "score") -> list:
     """Entries sorted by `sort` (best first), numbered from 1, Pareto-optimal ones marked."""
-    if sort not in _SORTERS:
+    if sort not in SORT_ORDERS:
         raise ValueError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
     mask = pareto_mask([e.accuracy for e in entries], [e.latency_ms_p50 for e in entries],
                        [e.model_size_mb for e in entries])
     for entry, optimal in zip(entries, mask):
         entry.pareto = bool(optimal)
-    ordered = sorted(entries, key=_SORTERS[sort])
+    ordered = sorted(entries, key=SORT_ORDERS[sort].key)
     for number, entry in enumerate(ordered, start=1):
         entry.rank = number
     return ordered
