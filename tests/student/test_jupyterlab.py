@@ -263,7 +263,7 @@ def test_no_nbgrader_tools_in_the_ui(notebook):
     assert page.get_by_text("Create Assignment").count() == 0
 
 
-def test_typing_the_forward_solution_makes_its_test_pass(notebook, layout, tmp_path_factory):
+def test_typing_the_forward_solution_makes_its_test_pass(notebook, layout, student, tmp_path_factory):
     page = notebook.page
     editor = notebook.cells.nth(layout.solution).locator(".cm-content")
     stub_line = editor.locator(".cm-line", has_text=STUB).nth(layout.stub_index)
@@ -279,6 +279,13 @@ def test_typing_the_forward_solution_makes_its_test_pass(notebook, layout, tmp_p
     assert notebook.error_count(layout.test) == 0, (
         f"the test still fails after typing the solution:\n{notebook.output(layout.test)}")
     assert notebook.output(layout.test).strip(), "the passing test printed nothing"
+    # The student README promises that saving in JupyterLab also writes the paired script.
+    page.keyboard.press("Control+s")
+    script = student.notebook.with_suffix(".py")
+    deadline = time.monotonic() + 30
+    while not (script.is_file() and layout.answer.split("\n")[0] in script.read_text()):
+        assert time.monotonic() < deadline, f"saving did not write the paired {script.name} with the answer"
+        time.sleep(0.5)
     notebook.cells.nth(layout.test).scroll_into_view_if_needed()
     shot = tmp_path_factory.mktemp("screenshots") / "jupyterlab-notebook.png"
     page.screenshot(path=str(shot))
