@@ -2,8 +2,8 @@
 
 Each `*.json` file is loaded with `olympics.load_submission` (so the one validator decides);
 invalid or unreadable files are listed with their reason and skipped. Each submission is
-represented by its representative model (optimized where present, else baseline); which way
-each column improves and what counts as the same machine are the submission vocabulary's
+represented by one model (`representative_role`: optimized where present, else baseline); which
+way each column improves and what counts as the same machine are the submission vocabulary's
 (`tinytorch.submission.vocabulary`).
 """
 from __future__ import annotations
