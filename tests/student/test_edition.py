@@ -261,3 +261,43 @@ def test_the_books_binder_link_opens_a_file_of_the_edition(edition):
     assert config["launch_buttons"]["binderhub_url"].startswith("https://")
     assert (edition / RELEASE_NOTEBOOK.relative_to(REPO)).is_file()
     assert (edition / "requirements.txt").is_file() and (edition / "postBuild").is_file()
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules a Python file imports (relative imports resolved against
+    ``package``, the file's own package), wherever the import statement sits."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+            found.add(base)
+    return found
+
+
+def test_no_student_module_imports_the_solutions_package(edition, tmp_path):
+    """Even a lazy import inside a function would fail at a student's desk, or pull the
+    solutions in: none of the package's modules may name tinytorch.olympics."""
+    def offenders(root: Path) -> dict[str, list[str]]:
+        bad = {}
+        for path in sorted(root.glob("tinytorch/**/*.py")):
+            rel = path.relative_to(root).with_suffix("")
+            package = ".".join(rel.parts[:-1])  # a module's package; for __init__, its own
+            names = sorted(n for n in _imported_modules(path, package)
+                           if n == "tinytorch.olympics" or n.startswith("tinytorch.olympics."))
+            if names:
+                bad[rel.as_posix()] = names
+        return bad
+
+    assert not offenders(edition), offenders(edition)
+    planted = tmp_path / "tinytorch" / "perf"
+    planted.mkdir(parents=True)
+    (planted / "lazy.py").write_text("def f():\n    from ..olympics import capstone\n    return capstone\n")
+    assert offenders(tmp_path) == {"tinytorch/perf/lazy": ["tinytorch.olympics", "tinytorch.olympics.capstone"]}
