@@ -84,6 +84,11 @@ def workers_per_host(client) -> dict[str, int]:
     return counts
 
 
+def _share(bundle: CourseBundle) -> CourseBundle:
+    """The bundle, as a task result every grading task depends on."""
+    return bundle
+
+
 def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
               on_result: Callable[[TaskResult], None]) -> list[TaskFailure]:
     """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
@@ -93,9 +98,10 @@ def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
     from distributed.scheduler import KilledWorker
 
     attempts = tries(client)
-    # The bundle goes to every worker once, not with every task; broadcast keeps a copy on each,
-    # so it survives the death of any one worker.
-    shared = client.scatter(bundle, broadcast=True, hash=False)
+    # The bundle travels once to each worker that needs it, not with every task. It is the result
+    # of a task rather than scattered data: the scheduler can recompute a task's result when the
+    # workers holding it die, but scattered data would be lost with them.
+    shared = client.submit(_share, bundle, pure=False, key=f"bundle-{uuid.uuid4().hex[:8]}")
     futures = {client.submit(grade_task, shared, group, pure=False, retries=attempts - 1,
                              key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}"):
                tuple(s.student_id for s in group) for group in groups}
