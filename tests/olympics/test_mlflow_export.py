@@ -10,7 +10,8 @@ import pytest
 
 from tests.olympics.submissions import write
 from tinytorch.olympics import load_submission
-from tinytorch.olympics.mlflow_export import INSTALL_HINT, MlflowUnavailable, import_mlflow, log_submission
+from tinytorch.olympics.mlflow_export import (INSTALL_HINT, MlflowUnavailable, default_artifact_location,
+                                              import_mlflow, log_submission)
 
 
 def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, monkeypatch):
@@ -46,6 +47,17 @@ def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, m
 
     again = log_submission(load_submission(path), path, tracking_uri=uri, experiment="capstone-test")
     assert len(client.search_runs([experiment.experiment_id])) == 4 and again != run_ids
+
+
+@pytest.mark.parametrize("database", ["mlflow.db", "store/mlflow.db", "ABSOLUTE/store/mlflow.db"])
+def test_artifacts_go_beside_the_database_file(tmp_path, monkeypatch, database):
+    """sqlite:///mlflow.db is relative to the current folder (SQLAlchemy's reading), and
+    sqlite:////abs/mlflow.db absolute: either way the artifacts sit beside the file."""
+    monkeypatch.chdir(tmp_path)
+    database = database.replace("ABSOLUTE", str(tmp_path))
+    expected = (tmp_path / database).parent / "mlartifacts"
+    assert default_artifact_location(f"sqlite:///{database}") == expected.as_uri()
+    assert default_artifact_location("http://127.0.0.1:5000") is None
 
 
 def test_missing_mlflow_names_the_extra(monkeypatch):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from tinytorch.submission.vocabulary import MODEL_ROLES, OPTIMIZED
 
 DEFAULT_EXPERIMENT = "tinytorch-olympics"
+SQLITE_PREFIX = "sqlite:///"
 INSTALL_HINT = "mlflow is not installed; install the optional extra with: pip install -e .[mlflow]"
 
 
@@ -36,9 +37,12 @@ def default_artifact_location(tracking_uri: Optional[str]) -> Optional[str]:
     Without this, MLflow puts artifacts of a database store in ./mlruns under the current
     directory, far from the store the user named.
     """
-    if not tracking_uri or not tracking_uri.startswith("sqlite:///"):
+    if not tracking_uri or not tracking_uri.startswith(SQLITE_PREFIX):
         return None
-    database = Path(unquote(urlparse(tracking_uri).path))
+    # What follows the prefix is the database path as SQLAlchemy reads it: absolute when it
+    # starts with "/" (sqlite:////abs/mlflow.db), else relative to the current folder
+    # (sqlite:///mlflow.db), which a URL parser would wrongly read as /mlflow.db.
+    database = Path(unquote(tracking_uri[len(SQLITE_PREFIX):].split("?", 1)[0]))
     return (database.parent / "mlartifacts").resolve().as_uri()
 
 
