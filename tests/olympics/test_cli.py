@@ -1,6 +1,7 @@
 """The `tinytorch` command line, run as users run it: every command, bad input and exit codes."""
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -10,8 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
-from tinytorch.olympics import MAX_SUBMISSION_BYTES
+from tinytorch.olympics import MAX_SUBMISSION_BYTES, run_workflow
 from tinytorch.olympics.cli import build_parser
+from tinytorch.olympics.compare import compare_submissions
+from tinytorch.olympics.leaderboard import build_leaderboard, render
+from tinytorch.olympics.mlflow_export import log_submission
+from tinytorch.perf.inputs import check_count
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "tinytorch"
@@ -57,6 +62,37 @@ def test_every_option_of_every_command_is_explained():
         assert command.description and "exit codes" in command.epilog, name
         for action in command._actions:
             assert action.help and len(action.help) > 10, f"{name} {action.dest}: no help"
+
+
+def keyword_defaults(function):
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+@pytest.mark.parametrize("argv, function, option_of", [
+    (["run"], run_workflow, {"out": "out_path", "num_runs": "num_runs", "seed": "seed"}),
+    (["compare", "a.json", "b.json"], compare_submissions,
+     {k: k for k in ("model", "metric", "fail_above", "alpha", "allow_cross_machine")}),
+    (["leaderboard", "dir"], build_leaderboard, {"sort": "sort"}),
+    (["leaderboard", "dir"], render, {"format": "fmt"}),
+    (["log-mlflow", "s.json"], log_submission, {"tracking_uri": "tracking_uri", "experiment": "experiment"}),
+])
+def test_option_defaults_are_the_defaults_of_the_functions_they_configure(argv, function, option_of):
+    parsed = vars(build_parser().parse_args(["olympics", *argv]))
+    defaults = keyword_defaults(function)
+    assert {option: parsed[option] for option in option_of} == {o: defaults[k] for o, k in option_of.items()}
+
+
+def test_counts_are_checked_by_the_one_count_check(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["olympics", "run", "--num-runs", "0"])
+    assert exit_.value.code == 2
+    with pytest.raises(ValueError) as reference:
+        check_count(0, "--num-runs", 1)
+    assert f"argument --num-runs: {str(reference.value).split(': ', 1)[1]}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["olympics", "run", "--num-runs", "2.5"])
+    assert "expected an integer ≥ 1, got '2.5'" in capsys.readouterr().err
 
 
 def test_help_through_the_console_script_and_module():
