@@ -43,11 +43,15 @@ from tools.student_package import copy_student_package
 DEFAULT_OUT = REPO / "build" / "student"
 README_TEMPLATE = REPO / "tools" / "student_README.md"
 
-#: What a student's environment needs to open and run the release: the student package's own
-#: imports and the notebook tools. Version ranges come from the instructor's requirements.txt, so
-#: both environments agree. No nbgrader (its extensions are instructor tools), no book, no tests.
-STUDENT_REQUIREMENTS = ("numpy", "jsonschema", "fastjsonschema", "tqdm", "threadpoolctl",
-                        "ipykernel", "jupyterlab", "jupytext")
+#: What the student package imports (its pyproject dependencies; no matplotlib: only the
+#: instructor's plots use it).
+PACKAGE_REQUIREMENTS = ("numpy", "jsonschema", "fastjsonschema", "tqdm", "threadpoolctl")
+#: What opens and runs the notebook, and pairs it with a script.
+NOTEBOOK_TOOLS = ("ipykernel", "jupyterlab", "jupytext")
+#: A student's environment: both, with the version ranges of the instructor's requirements.txt,
+#: so the two environments agree. No nbgrader (its extensions are instructor tools), no book
+#: builder, no test tools.
+STUDENT_REQUIREMENTS = PACKAGE_REQUIREMENTS + NOTEBOOK_TOOLS
 
 #: Paths inside the output folder that the build never touches: a course may keep the student
 #: repository's git checkout right there.
@@ -79,7 +83,7 @@ def requirement_lines(names: tuple[str, ...] = STUDENT_REQUIREMENTS,
     pinned: dict[str, str] = {}
     for number, line in enumerate(requirements.read_text(encoding="utf-8").splitlines(), 1):
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("-"):  # pip options (-e ., -r file) name no range
             try:
                 req = Requirement(line)
             except ValueError as err:
@@ -96,14 +100,12 @@ def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
-def student_pyproject(requirements: list[str], pyproject: Path = REPO / "pyproject.toml") -> str:
+def student_pyproject(dependencies: list[str], pyproject: Path = REPO / "pyproject.toml") -> str:
     """The student package's pyproject.toml: the instructor project's name, version and package
-    data, the student requirements as dependencies, and no console script."""
+    data, ``dependencies``, and no console script or extras."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     meta = project["project"]
     package_data = project["tool"]["setuptools"]["package-data"]["tinytorch"]
-    runtime = [r for r in requirements
-               if Requirement(r).name not in ("ipykernel", "jupyterlab", "jupytext")]
     return "\n".join([
         "[build-system]",
         f"requires = {_toml_list(project['build-system']['requires'])}",
@@ -117,7 +119,7 @@ def student_pyproject(requirements: list[str], pyproject: Path = REPO / "pyproje
         f'requires-python = "{meta["requires-python"]}"',
         f'license = "{meta["license"]}"',
         'license-files = ["LICENSE"]',
-        f"dependencies = {_toml_list(runtime)}",
+        f"dependencies = {_toml_list(dependencies)}",
         "",
         "[tool.setuptools.packages.find]",
         'include = ["tinytorch*"]',
@@ -173,7 +175,8 @@ def build(out: Path, repo: Path = REPO) -> Path:
         "README.md": student_readme(notebook, notebook_rel.as_posix()).encode(),
         "requirements.txt": ("# What the notebook needs; postBuild (Binder runs it) installs tinytorch.\n"
                              + "\n".join(requirements) + "\n").encode(),
-        "pyproject.toml": student_pyproject(requirements, repo / "pyproject.toml").encode(),
+        "pyproject.toml": student_pyproject(requirement_lines(PACKAGE_REQUIREMENTS, repo / "requirements.txt"),
+                                            repo / "pyproject.toml").encode(),
         "postBuild": POSTBUILD.encode(),
         ".gitignore": GITIGNORE.encode(),
     }
