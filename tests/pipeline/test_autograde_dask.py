@@ -52,12 +52,16 @@ class Cluster:
 
     def start_worker(self) -> subprocess.Popen:
         # No nanny: the worker is the process that runs the task, so killing it kills the task.
+        name = f"worker-{len(self.workers)}"
         worker = self._spawn("worker", "--scheduler-file", str(self.scheduler_file), "--nthreads",
                              "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
-                             "--local-directory", str(self.folder / "work"),
-                             name=f"worker-{len(self.workers)}")
+                             "--local-directory", str(self.folder / "work"), name=name)
         self.workers.append(worker)
         return worker
+
+    def temp_folder(self, worker: subprocess.Popen) -> Path:
+        """The worker's own temporary folder, where its tasks build their scratch courses."""
+        return self.folder / f"tmp-worker-{self.workers.index(worker)}"
 
     def live_workers(self) -> list[subprocess.Popen]:
         return [w for w in self.workers if w.poll() is None]
@@ -73,8 +77,11 @@ class Cluster:
 
     def _spawn(self, role: str, *args: str, name: str | None = None) -> subprocess.Popen:
         log = (self.folder / f"{name or role}.log").open("wb")
+        temp = self.folder / f"tmp-{name or role}"
+        temp.mkdir()
         return subprocess.Popen([str(Path(sys.executable).parent / "dask"), role, *args],
-                                cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                                cwd=self.folder, env={**self.env, "TMPDIR": str(temp)},
+                                stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         for proc in [*self.workers, self.scheduler]:
@@ -115,33 +122,30 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def _grader_of(worker: subprocess.Popen) -> tuple[psutil.Process, str] | None:
-    """The nbgrader process a worker runs once its kernel is up, and the student it grades."""
+def _grading(cluster: Cluster, worker: subprocess.Popen) -> tuple[list[psutil.Process], str] | None:
+    """Once a worker's task has its student's kernel running: the processes the worker started
+    (nbgrader and the jailed kernel among them) and the student they grade."""
     try:
-        children = psutil.Process(worker.pid).children(recursive=True)
+        descendants = psutil.Process(worker.pid).children(recursive=True)
+        kernel_up = any("ipykernel_launcher" in " ".join(p.cmdline()) for p in descendants)
     except psutil.NoSuchProcess:
         return None
-    for proc in children:
-        try:
-            cmd = proc.cmdline()
-            kernel_up = bool(proc.children())
-        except psutil.NoSuchProcess:
-            continue
-        if "nbgrader" in cmd and "autograde" in cmd and kernel_up:
-            root = next(arg.split("=", 1)[1] for arg in cmd if arg.startswith("--CourseDirectory.root="))
-            students = [p.name for p in (Path(root) / "submitted").iterdir()]
-            return proc, students[0]
-    return None
+    scratch = list(cluster.temp_folder(worker).glob("tinytorch-grade-*/submitted/*"))
+    if not kernel_up or len(scratch) != 1:
+        return None
+    return descendants, scratch[0].name
 
 
-def _kill_a_grading_worker(cluster: Cluster) -> tuple[str, psutil.Process]:
-    """SIGKILL the first worker seen grading; returns the student it graded and its nbgrader."""
+def _kill_a_grading_worker(cluster: Cluster) -> tuple[str, list[psutil.Process]]:
+    """SIGKILL the first worker seen grading; returns the student it graded and the processes it
+    had started."""
     def grading():
-        return next(((w, *found) for w in cluster.live_workers() if (found := _grader_of(w))), None)
-    worker, grader, student = _wait(grading, "a worker to grade a student")
+        return next(((w, *found) for w in cluster.live_workers() if (found := _grading(cluster, w))),
+                    None)
+    worker, started, student = _wait(grading, "a worker to grade a student")
     worker.kill()
     worker.wait()
-    return student, grader
+    return student, started
 
 
 def _course(built_course, root: Path, submissions: dict) -> Path:
@@ -179,15 +183,22 @@ def test_a_killed_worker_costs_nobody_their_score(cluster, built_course, batch, 
     cluster.ensure_workers(2)
     root = _course(built_course, tmp_path, batch)
     grading = _start_grading(cluster, root)
-    victim, orphan = _kill_a_grading_worker(cluster)
+    victim, started = _kill_a_grading_worker(cluster)
     out, err = grading.communicate(timeout=WAIT_S * 2)
     assert grading.returncode == 0, out + err
     assert gradebook_rows(root, list(batch)) == gradebook_rows(stock, list(batch))
     report = read_report(root / REPORT_CSV)
     assert report[victim]["status"] == GRADED and report[victim]["reason"] == "", report[victim]
     assert all((root / "autograded" / s / "20_capstone" / f"{NOTEBOOK_ID}.ipynb").is_file() for s in batch)
-    _wait(lambda: not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE,
-          "the killed worker's nbgrader to end", timeout=30)
+    _wait(lambda: not any(_alive(p) for p in started), "the killed worker's processes to end",
+          timeout=60)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_a_task_whose_worker_dies_every_try_is_reported(cluster, built_course, batch, tmp_path):

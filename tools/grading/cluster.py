@@ -40,8 +40,11 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     if scheduler is None:
         # One task per worker at a time: a task queued behind a slow student would wait for it
         # while another worker sits idle.
+        # Workers that may have children of their own start nbgrader from a fork server that
+        # imported it once (tools/grading/launch.py).
         with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
-                              "distributed.scheduler.worker-saturation": 1.0}):
+                              "distributed.scheduler.worker-saturation": 1.0,
+                              "distributed.worker.daemon": False}):
             with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                               host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
                     Client(cluster) as client:

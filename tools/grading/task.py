@@ -8,18 +8,16 @@ and its Python environment. Local processes and Dask workers run this same funct
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from tools.course import REPO, nbgrader_command, nbgrader_env
+from tools.course import REPO, nbgrader_env
 from tools.grading.gradebook import StudentRecord, seed, sqlite_url
+from tools.grading.launch import run_nbgrader
 
 #: File contents by path relative to a folder, in POSIX form.
 Files = dict[str, bytes]
@@ -93,13 +91,13 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
     scratch = Path(tempfile.mkdtemp(prefix="tinytorch-grade-"))
     try:
         _build_course(scratch, bundle, submissions)
-        proc = _run_nbgrader(scratch, bundle)
+        code, log = _run_nbgrader(scratch, bundle)
         out = scratch / "autograded"
         autograded = {s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
                       for s in submissions if (out / s.student_id / bundle.assignment).is_dir()}
         return TaskResult(tuple(s.student_id for s in submissions),
-                          (scratch / "gradebook.db").read_bytes(), autograded, proc.stdout,
-                          proc.returncode, _host(), time.perf_counter() - start)
+                          (scratch / "gradebook.db").read_bytes(), autograded, log, code,
+                          _host(), time.perf_counter() - start)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -117,13 +115,14 @@ def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission
         write_files(root / "submitted" / sub.student_id / bundle.assignment, sub.files)
 
 
-def _run_nbgrader(root: Path, bundle: CourseBundle) -> subprocess.CompletedProcess:
+def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
+    """Stock ``nbgrader autograde`` in the scratch course; its exit code and log."""
+    log = root / "nbgrader.log"
     # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
-    cmd = nbgrader_command("autograde", bundle.assignment, f"--CourseDirectory.root={root}",
-                           *jail_options(root / STUDENT_PACKAGE_DIR), *bundle.options)
-    return subprocess.run(cmd, cwd=REPO, env=task_env(bundle), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace",
-                          preexec_fn=_die_with_parent)
+    code = run_nbgrader(["autograde", bundle.assignment, f"--CourseDirectory.root={root}",
+                         *jail_options(root / STUDENT_PACKAGE_DIR), *bundle.options],
+                        REPO, task_env(bundle), log)
+    return code, log.read_text(encoding="utf-8", errors="replace")
 
 
 def jail_options(package: Path) -> list[str]:
@@ -150,13 +149,6 @@ def _host() -> str:
         return get_worker().address.rsplit(":", 1)[0].split("://")[-1]
     except (ImportError, ValueError):
         return os.uname().nodename
-
-
-def _die_with_parent() -> None:
-    # When the worker is killed mid-task, nbgrader must not grade on as an orphan (the task is
-    # retried elsewhere): it gets SIGKILL when the worker thread that started it ends.
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _read_with_modes(folder: Path) -> dict[str, tuple[bytes, int]]:
