@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from tools.course import REPO, nbgrader_env
+from tools.course import REPO, SOURCE_DIRECTORY, nbgrader_env
 from tools.grading.gradebook import StudentRecord, seed, sqlite_url
 from tools.grading.launch import run_nbgrader
 
@@ -103,8 +103,6 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
 
 
 def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission]) -> None:
-    from tools.course import SOURCE_DIRECTORY
-
     write_files(root / SOURCE_DIRECTORY / bundle.assignment, bundle.source)
     write_files(root / STUDENT_PACKAGE_DIR, bundle.student_package)
     (root / "gradebook.db").write_bytes(bundle.gradebook)
