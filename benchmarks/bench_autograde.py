@@ -3,21 +3,30 @@
 - `make release` (tools/release.py, written into a temporary course so the committed release is
   untouched) under 20 s;
 - stock `nbgrader autograde 20_capstone` of one submission under 10 s;
-- parallel autograding against stock sequential nbgrader on the same 12 submissions, at least
-  1.6x faster with 2 jobs on 2 cores, with the same scores in both gradebooks.
+- `make autograde` (tools/autograde_parallel.py: one task per student on a Dask LocalCluster of
+  2 workers) against stock sequential nbgrader on the same 12 submissions, at least 1.6x faster
+  on 2 cores, with the same scores in both gradebooks;
+- the jail's cost: the same 12 submissions graded by `make autograde` jailed and unjailed
+  (SANDBOX=0), jailed at most 10% slower;
+- a mixed batch, one student looping forever among uniform ones, each notebook under a wall-clock
+  budget: `make autograde`'s makespan at most 1.2 x max(the budget, total work / workers), where
+  the total work is stock sequential nbgrader's time for the same batch.
 
-    python benchmarks/bench_autograde.py [--students 12] [--jobs 2]
+    python benchmarks/bench_autograde.py [--students 12] [--jobs 2] [--mixed 16] [--budget 30]
 
-Every submission is the reference solution, so each must score 100. Prints each figure with
-PASS/FAIL; exit code 1 when a target is missed, a submission fails or the scores differ.
+Every uniform submission is the reference solution, so each must score 100. Prints each figure
+with PASS/FAIL; exit code 1 when a target is missed, a submission fails or the scores differ.
 """
 from __future__ import annotations
 
 import argparse
+import copy
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,31 +34,34 @@ sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
 from _common import judge, timed, timed_run, verdict  # noqa: E402
-from nbgrader.api import Gradebook  # noqa: E402
 
-from tools.autograde_parallel import run_parallel, run_sequential  # noqa: E402
+from tools.autograde_parallel import grade_course, run_sequential  # noqa: E402
 from tools.course import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 from tools.grades import score_table  # noqa: E402
+from tools.grading.gradebook import open_gradebook, sqlite_url  # noqa: E402
 from tools.reference import reference_submission  # noqa: E402
 
-SPEEDUP_TARGET = 1.6     # parallel / stock sequential, 12 submissions, 2 jobs
+SPEEDUP_TARGET = 1.6     # make autograde / stock sequential, 12 submissions, 2 jobs
+JAIL_COST_TARGET = 1.10  # jailed / unjailed make autograde, same 12 submissions
+MIXED_TARGET = 1.2       # mixed makespan / max(budget, total work / workers)
 ONE_SUBMISSION_S = 10.0  # stock autograde of one submission
 RELEASE_S = 20.0         # make release
+LOOP_CELL = "generate-submission"
 
 
-def _course_copy(built: Path, dest: Path, students: list[str], submission) -> Path:
+def _course_copy(built: Path, dest: Path, submissions: dict) -> Path:
     """A course root with the built assignment, a fresh gradebook copy and the submissions."""
     shutil.copytree(built / SOURCE_DIRECTORY, dest / SOURCE_DIRECTORY)
     shutil.copy(built / "gradebook.db", dest / "gradebook.db")
-    for student in students:
+    for student, nb in submissions.items():
         path = submission_path(dest, student)
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(submission, str(path))
+        nbformat.write(nb, str(path))
     return dest
 
 
 def _scores(root: Path) -> dict:
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with open_gradebook(sqlite_url(root / "gradebook.db")) as gb:
         return {row["student_id"]: row for row in score_table(gb, ASSIGNMENT_ID)}
 
 
@@ -60,13 +72,45 @@ def _release(course: Path) -> tuple[float, subprocess.CompletedProcess]:
                      "tools/release.py", cwd=REPO)
 
 
+@contextmanager
+def _sandbox(on: bool):
+    """The jail on (the default) or off (SANDBOX=0, the instructor's explicit opt-out)."""
+    saved = os.environ.pop("SANDBOX", None)
+    if not on:
+        os.environ["SANDBOX"] = "0"
+    try:
+        yield
+    finally:
+        os.environ.pop("SANDBOX", None)
+        if saved is not None:
+            os.environ["SANDBOX"] = saved
+
+
+def _looping(reference):
+    """The reference with an endless loop at the top of one solution cell."""
+    nb = copy.deepcopy(reference)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == LOOP_CELL:
+            cell.source = "while True:\n    pass\n" + cell.source
+            return nb
+    raise KeyError(f"no cell {LOOP_CELL!r} in the release: update the benchmark")
+
+
+def _compare(label: str, seq_root: Path, par_root: Path, problems: list[str]) -> None:
+    if _scores(seq_root) != _scores(par_root):
+        problems.append(f"{label}: the sequential and make-autograde gradebooks hold different scores")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=12)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--students", type=int, default=12, help="uniform batch size")
+    parser.add_argument("--jobs", type=int, default=2, help="LocalCluster workers")
+    parser.add_argument("--mixed", type=int, default=16, help="uniform students of the mixed batch")
+    parser.add_argument("--budget", type=float, default=30.0,
+                        help="wall-clock budget of each notebook in the mixed batch, seconds")
     args = parser.parse_args(argv)
-    students = [f"student{k:02d}" for k in range(1, args.students + 1)]
-    problems = []
+    uniform = [f"student{k:02d}" for k in range(1, args.students + 1)]
+    problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
         base = Path(folder)
         built = base / "built"
@@ -75,31 +119,58 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         release = nbformat.read(str(built / "capstone.ipynb"), as_version=4)
         source = nbformat.read(str(source_notebook_path(built)), as_version=4)
-        submission = reference_submission(release, source)
+        reference = reference_submission(release, source)
+        batch = {s: reference for s in uniform}
 
-        one_root = _course_copy(built, base / "one", students[:1], submission)
-        one_s, one_failed = timed(lambda: run_sequential(one_root, students[:1], [], quiet=True))
-        seq_root = _course_copy(built, base / "sequential", students, submission)
-        par_root = _course_copy(built, base / "parallel", students, submission)
-        seq_s, seq_failed = timed(lambda: run_sequential(seq_root, students, [], quiet=True))
-        par_s, par_failed = timed(lambda: run_parallel(par_root, args.jobs, students, []))
+        one_root = _course_copy(built, base / "one", {uniform[0]: reference})
+        one_s, one_failed = timed(lambda: run_sequential(one_root, uniform[:1], [], quiet=True))
+        seq_root = _course_copy(built, base / "sequential", batch)
+        seq_s, seq_failed = timed(lambda: run_sequential(seq_root, uniform, [], quiet=True))
+        par_root = _course_copy(built, base / "parallel", batch)
+        par_s, par_run = timed(lambda: grade_course(par_root, args.jobs))
+        open_root = _course_copy(built, base / "unjailed", batch)
+        with _sandbox(False):
+            open_s, open_run = timed(lambda: grade_course(open_root, args.jobs))
 
-        if one_failed or seq_failed or par_failed:
-            problems.append(f"failed submissions: one {one_failed}, sequential {seq_failed}, "
-                            f"parallel {par_failed}")
-        if _scores(seq_root) != _scores(par_root):
-            problems.append("the sequential and parallel gradebooks hold different scores")
-        if not all(row["score"] == 100.0 for root in (one_root, par_root)
+        mixed = {f"mixed{k:02d}": reference for k in range(1, args.mixed + 1)}
+        mixed["mixed00-loops"] = _looping(reference)
+        budget = [f"--JailSettings.budget_s={args.budget:g}"]
+        mseq_root = _course_copy(built, base / "mixed-sequential", mixed)
+        mseq_s, mseq_failed = timed(lambda: run_sequential(mseq_root, list(mixed), budget, quiet=True))
+        mpar_root = _course_copy(built, base / "mixed-parallel", mixed)
+        mpar_s, mpar_run = timed(lambda: grade_course(mpar_root, args.jobs, extra=budget))
+
+        failed = {"one": one_failed, "sequential": seq_failed, "make autograde": par_run.failed,
+                  "unjailed": open_run.failed, "mixed sequential": mseq_failed,
+                  "mixed make autograde": mpar_run.failed}
+        if any(failed.values()):
+            problems.append(f"failed submissions: {failed}")
+        _compare("uniform", seq_root, par_root, problems)
+        _compare("mixed", mseq_root, mpar_root, problems)
+        if not all(row["score"] == 100.0 for root in (one_root, par_root, open_root)
                    for row in _scores(root).values()):
             problems.append("the reference solution did not score 100 everywhere")
+        looped = {line.student: line.reason for line in mpar_run.lines}["mixed00-loops"]
+        if "budget exceeded" not in looped:
+            problems.append(f"the looping student was not stopped at its budget: {looped!r}")
 
-    ratio = seq_s / par_s
     ok = judge("make release (tools/release.py)", release_s, RELEASE_S)
     ok &= judge("stock autograde of 1 submission", one_s, ONE_SUBMISSION_S)
-    print(f"autograde {len(students)} submissions: stock sequential {seq_s:.1f} s "
-          f"({seq_s / len(students):.1f} s each), {args.jobs} jobs {par_s:.1f} s")
-    ok &= ratio >= SPEEDUP_TARGET
+    ratio = seq_s / par_s
+    print(f"autograde {len(uniform)} submissions: stock sequential {seq_s:.1f} s "
+          f"({seq_s / len(uniform):.1f} s each), make autograde ({args.jobs} workers) {par_s:.1f} s")
     print(f"speedup {ratio:.2f}× (target ≥ {SPEEDUP_TARGET}×)  {verdict(ratio >= SPEEDUP_TARGET)}")
+    ok &= ratio >= SPEEDUP_TARGET
+    cost = par_s / open_s
+    print(f"jail cost: jailed {par_s:.1f} s, unjailed (SANDBOX=0) {open_s:.1f} s = {cost:.2f}× "
+          f"(target ≤ {JAIL_COST_TARGET}×)  {verdict(cost <= JAIL_COST_TARGET)}")
+    ok &= cost <= JAIL_COST_TARGET
+    bound = max(args.budget, mseq_s / args.jobs)
+    print(f"mixed batch ({args.mixed} uniform + 1 looping, budget {args.budget:g} s): stock "
+          f"sequential {mseq_s:.1f} s (total work), make autograde {mpar_s:.1f} s = "
+          f"{mpar_s / bound:.2f}× max(budget, work / {args.jobs} workers) = {bound:.1f} s "
+          f"(target ≤ {MIXED_TARGET}×)  {verdict(mpar_s <= MIXED_TARGET * bound)}")
+    ok &= mpar_s <= MIXED_TARGET * bound
     for problem in problems:
         print(f"FAIL: {problem}")
     return 0 if ok and not problems else 1
