@@ -148,6 +148,9 @@ def test_jail_events_belong_to_the_student_whose_kernel_logged_them():
     found = report.events_by_student(log, ("ana", "ben", "cal"))
     assert [e.event for e in found["ana"]] == [BUDGET_EXCEEDED]
     assert [e.event for e in found["ben"]] == [KERNEL_DIED] and found["cal"] == []
+    noisy = report.events_by_student("tinytorch-grading: kernel-died {not json\n" + log,
+                                     ("ana", "ben", "cal"))
+    assert noisy == found, "a malformed line is skipped, the events around it still count"
     alone = report.events_by_student(format_event(KERNEL_DIED, "/home/student/work", "gone"), ("dee",))
     assert [e.detail for e in alone["dee"]] == ["gone"], "a one-student task owns every event"
 

@@ -67,11 +67,23 @@ def events_by_student(log: str, students: tuple[str, ...]) -> dict[str, list[Gra
     """The jail events of a task's log, by the student whose kernel logged them: the student
     named by a folder of the kernel's working path (or the task's only student)."""
     found: dict[str, list[GradingEvent]] = {s: [] for s in students}
-    for event in parse_events(log):
+    for event in _events(log):
         parts = set(PurePosixPath(event.cwd).parts)
         owners = [s for s in students if s in parts] or (list(students) if len(students) == 1 else [])
         for student in owners:
             found[student].append(event)
+    return found
+
+
+def _events(log: str) -> list[GradingEvent]:
+    # One malformed line (the log is text anyone's code might echo into) must not cost the
+    # report its other lines; it is skipped, the events around it still count.
+    found = []
+    for line in log.splitlines():
+        try:
+            found.extend(parse_events(line))
+        except ValueError:
+            continue
     return found
 
 
