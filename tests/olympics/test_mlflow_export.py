@@ -10,8 +10,13 @@ import pytest
 
 from tests.olympics.submissions import write
 from tinytorch.olympics import load_submission
-from tinytorch.olympics.mlflow_export import (INSTALL_HINT, MlflowUnavailable, default_artifact_location,
-                                              import_mlflow, log_submission)
+from tinytorch.olympics.mlflow_export import (
+    INSTALL_HINT,
+    MlflowUnavailable,
+    default_artifact_location,
+    import_mlflow,
+    log_submission,
+)
 
 
 def test_baseline_and_optimized_become_two_runs(measured_submission, tmp_path, monkeypatch):
