@@ -55,7 +55,8 @@ def test_committed_markers_point_at_the_source_cells():
 def test_all_lists_the_public_names_it_defines():
     import tinytorch.olympics.capstone as capstone
 
-    assert set(capstone.__all__) == {"SimpleMLP", "train_baseline", "BenchmarkReport", "generate_submission",
+    assert set(capstone.__all__) == {"SimpleMLP", "train_baseline", "BenchmarkReport", "measure_model",
+                                     "generate_submission",
                                      "submission_errors", "validate_submission_schema", "save_submission",
                                      "load_submission"}
     assert all(hasattr(capstone, name) for name in capstone.__all__)

@@ -114,13 +114,33 @@ def test_deep_nesting_is_reported_not_a_crash(valid_submission_factory):
     assert any(e.startswith("student_name") for e in errors)
 
 
-def test_validator_works_under_python_O(tmp_path, valid_submission_factory):
-    sub = valid_submission_factory()
-    sub["baseline"]["metrics"]["accuracy"] = 2.0
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps(sub))
-    code = ("import json, sys\nfrom tinytorch.olympics import validate_submission_schema, SubmissionValidationError\n"
-            f"s = json.load(open({str(path)!r}))\n"
-            "try:\n    validate_submission_schema(s)\nexcept SubmissionValidationError:\n    sys.exit(3)\n")
-    result = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True)
-    assert result.returncode == 3, result.stderr
+# One violation of each cross-field rule the validator adds to the schema: a rule written with
+# `assert` vanishes under `python -O`, so each must still be reported there.
+CROSS_FIELD_VIOLATIONS = {
+    "improvements.compression_ratio": lambda s: s["improvements"].__setitem__("compression_ratio", 9.0),
+    "improvements.speedup": lambda s: s["improvements"].__setitem__("speedup", 1 / s["improvements"]["speedup"]),
+    "improvements.accuracy_delta": lambda s: s["improvements"].__setitem__("accuracy_delta", 0.5),
+    "baseline.metrics.latency_ms_p90": lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", 50.0),
+    "baseline.latency_samples_ms[3]": lambda s: s["baseline"]["latency_samples_ms"].__setitem__(3, math.nan),
+    "improvements": lambda s: s.pop("optimized"),
+}
+
+
+def test_cross_field_rules_hold_under_python_O(tmp_path, valid_submission_factory):
+    """Each cross-field violation, validated in a `python -O` process, is still named."""
+    cases = []
+    for field, mutate in CROSS_FIELD_VIOLATIONS.items():
+        sub = valid_submission_factory()
+        mutate(sub)
+        assert any(e.startswith(field) for e in submission_errors(sub)), (field, submission_errors(sub))
+        cases.append([field, sub])
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))  # NaN is written as the NaN literal json.load reads back
+    code = ("import json, sys\nfrom tinytorch.olympics import submission_errors\n"
+            "assert False, 'not running under -O'\n"
+            "missed = [f for f, s in json.load(open(sys.argv[1])) "
+            "if not any(e.startswith(f) for e in submission_errors(s))]\n"
+            "print(json.dumps(missed))\n")
+    result = subprocess.run([sys.executable, "-O", "-c", code, str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [], f"rules lost under python -O: {result.stdout}"

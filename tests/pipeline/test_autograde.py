@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import math
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from pipeline_helpers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, cell_by_id,
-                              html_text, leaked_lines, mutate, nbgrader_meta, notebook_text,
+                              gradebook_rows, html_text, leaked_lines, mutate, nbgrader_meta, notebook_text,
                               outside_region_lines, reference_submission, region_lines,
                               write_submission)
 from tools.autograde_parallel import autograde, run_sequential
@@ -36,10 +37,12 @@ def lit(old: str, new: str) -> tuple[str, str]:
     return re.escape(old), new.replace("\\", r"\\")
 
 
-# The mistakes of issue 4 §1: archetype -> (solution cell, replacements, graded cells aimed at it).
-# Each archetype is the reference solution with one mistake; it must lose exactly the points of
+# The mistake corpus: archetype -> (solution cell, replacements, graded cells aimed at it). Each
+# archetype is the reference solution with one mistake the chapter warns about (issues 4 and 12,
+# the "traps" list, and every rule the task statements give); it must lose exactly the points of
 # the graded cells listed, and keep every other point.
 MISTAKES = {
+    # measure_model
     "numpy-types": ("benchmark-report", [
         lit('"parameter_count": int(count_parameters(model)),',
             '"parameter_count": np.int64(count_parameters(model)),')],
@@ -47,27 +50,104 @@ MISTAKES = {
     "accuracy-percent": ("benchmark-report", [
         lit('"accuracy": float(_accuracy(model, X, y)),', '"accuracy": float(100 * _accuracy(model, X, y)),')],
         {"test-report-accuracy"}),
-    "batch-latency": ("benchmark-report", [
-        lit("one = Tensor(X[:1])", "one = Tensor(X[:batch_size])"),
+    "size-from-parameter-count": ("benchmark-report", [
+        lit('"model_size_mb": float(model_size_bytes(model) / MIB),',
+            '"model_size_mb": float(4 * count_parameters(model) / MIB),')],
+        {"test-report-size"}),
+    "batch-time-as-latency": ("benchmark-report", [
+        lit("one, batch = Tensor(X[:1]), Tensor(X[:batch_size])",
+            "one, batch = Tensor(X[:batch_size]), Tensor(X[:batch_size])")],
+        {"test-report-latency"}),
+    "batch-time-divided-as-latency": ("benchmark-report", [
+        lit("one, batch = Tensor(X[:1]), Tensor(X[:batch_size])",
+            "one, batch = Tensor(X[:batch_size]), Tensor(X[:batch_size])"),
         (r"latency\.(mean|std|p50|p90|p99)\b", r"(latency.\1 / batch.shape[0])")],
         {"test-report-latency"}),
+    "batch-never-timed": ("benchmark-report", [
+        lit('float(rows * 1000.0 / batch_timing.median)', 'float(batch_size * 1000.0 / latency.mean)')],
+        {"test-report-batch"}),
+    "batch-mean-not-median": ("benchmark-report", [
+        lit('float(rows * 1000.0 / batch_timing.median)', 'float(rows * 1000.0 / batch_timing.mean)')],
+        {"test-report-batch"}),
+    "batch-size-not-rows": ("benchmark-report", [
+        lit('float(rows * 1000.0 / batch_timing.median)', 'float(batch_size * 1000.0 / batch_timing.median)'),
+        lit('"batch_size": int(rows)', '"batch_size": int(batch_size)')],
+        {"test-report-batch"}),
     "no-warmup": ("benchmark-report", [
-        lit("warmup_runs=warmup_runs, name=self.model_name", "warmup_runs=0, name=self.model_name")],
+        lit("warmup_runs=warmup_runs, name=name,", "warmup_runs=0, name=name,")],
         {"test-report-warmup"}),
+    "warmup-of-its-own": ("benchmark-report", [
+        lit("warmup_runs=warmup_runs, name=name,", "warmup_runs=10, name=name,")],
+        {"test-report-warmup"}),
+    "single-run": ("benchmark-report", [
+        lit("lambda: model.forward(one), num_runs=num_runs,", "lambda: model.forward(one), num_runs=1,")],
+        {"test-report-metrics"}),
+    "autograd-on-while-timing": ("benchmark-report", [
+        lit("    with no_grad():\n", "    if True:\n")],
+        {"test-report-timed-region"}),
+    "input-built-while-timing": ("benchmark-report", [
+        lit("lambda: model.forward(one)", "lambda: model.forward(Tensor(X[:1]))")],
+        {"test-report-timed-region"}),
+    "prints-while-timing": ("benchmark-report", [
+        lit("lambda: model.forward(one)", 'lambda: print(".", end="") or model.forward(one)')],
+        {"test-report-timed-region"}),
+    # generate_submission
     "speedup-inverted": ("generate-submission", [
         lit('safe_ratio(base_m["latency_ms_mean"], opt_m["latency_ms_mean"],',
             'safe_ratio(opt_m["latency_ms_mean"], base_m["latency_ms_mean"],')],
         {"test-submission-speedup"}),
+    "own-significance-rule": ("generate-submission", [
+        lit('**speedup_significance(submission["baseline"], optimized),',
+            '"speedup_significant": bool(opt_m["latency_ms_mean"] < base_m["latency_ms_mean"]), '
+            '"significance_test": "mann-whitney-u", "p_value": None,')],
+        {"test-submission-speedup"}),
+    "student-name-none-kept": ("generate-submission", [
+        lit("if student_name is not None:", "if True:")],
+        {"test-submission"}),
     "report-aliasing": ("generate-submission", [
         lit('"metrics": copy.deepcopy(report.metrics),', '"metrics": report.metrics,')],
         {"test-submission-copies"}),
+    "samples-aliasing": ("generate-submission", [
+        lit('"latency_samples_ms": compact_samples(report.latency_samples_ms),',
+            '"latency_samples_ms": report.latency_samples_ms,')],
+        {"test-submission-copies"}),
+    "measurement-aliasing": ("generate-submission", [
+        lit('"measurement": copy.deepcopy(report.measurement),', '"measurement": report.measurement,')],
+        {"test-submission-copies"}),
+    # the validator
     "validator-without-schema": ("validator", [
         lit("errors = schema_errors(submission)", "errors = []")],
-        {"test-validator-values"}),
+        {"test-validator-schema"}),
+    "finite-metrics-only": ("validator", [
+        lit("for path in non_finite_paths(submission)]", 'for path in non_finite_paths(submission) if ".metrics." in path]')],
+        {"test-validator-finite"}),
     "improvements-without-optimized": ("validator", [
         lit("if has_improvements and not has_optimized:", "if False:")],
         {"test-validator-structure"}),
-    # Not in issue 4's list, but the isolation it promises: a part left undone costs only its own test.
+    "no-compression-check": ("validator", [
+        lit('            ("compression_ratio", metric("baseline", "model_size_mb"), metric("optimized", "model_size_mb"),\n'
+            '             "baseline.metrics.model_size_mb / optimized.metrics.model_size_mb"),\n', "")],
+        {"test-validator-improvements"}),
+    "ratios-compared-exactly": ("validator", [
+        lit("and not relatively_close(stated, num / den):", "and stated != num / den:")],
+        {"test-validator-improvements"}),
+    "accuracy-delta-without-tolerance": ("validator", [
+        lit("abs(delta - (o_acc - b_acc)) > 1e-6", "delta != o_acc - b_acc")],
+        {"test-validator-improvements"}),
+    "no-percentile-check": ("validator", [
+        lit("if is_number(low) and is_number(high) and low > high:", "if False:")],
+        {"test-validator-percentiles"}),
+    "percentile-names-the-lower": ("validator", [
+        lit('errors.append(f"{model}.metrics.latency_ms_{q_high}: {high} is below "',
+            'errors.append(f"{model}.metrics.latency_ms_{q_low}: {high} is below "')],
+        {"test-validator-percentiles"}),
+    "validator-with-assert": ("validator", [
+        lit("            if is_number(low) and is_number(high) and low > high:\n",
+            "            try:\n"
+            "                assert not (is_number(low) and is_number(high) and low > high)\n"
+            "            except AssertionError:\n")],
+        {"test-validator-no-assert"}),
+    # A part left undone costs only its own test.
     "forward-not-done": ("simple-mlp", [
         lit("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")],
         {"test-simple-mlp"}),
@@ -110,22 +190,6 @@ def _write(root: Path, student: str, submission) -> None:
         write_submission(submission, path)
 
 
-def gradebook_rows(root: Path, students: list[str]) -> dict:
-    """Everything autograding stores per student: scores, review flags, comments, penalties."""
-    rows = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for student in students:
-            sub = gb.find_submission(ASSIGNMENT_ID, student)
-            rows[student] = {
-                "score": sub.score,
-                "grades": {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
-                           for nb in sub.notebooks for g in nb.grades},
-                "comments": {c.name: c.auto_comment for nb in sub.notebooks for c in nb.comments},
-                "late": [nb.late_submission_penalty for nb in sub.notebooks],
-            }
-    return rows
-
-
 @dataclass
 class Batch:
     root: Path
@@ -150,7 +214,8 @@ def batch(built_course, tmp_path_factory) -> Batch:
         if student in SEQUENTIAL_SUBSET:
             _write(seq_root, student, submission)
     timeout = [f"--Execute.timeout={CELL_TIMEOUT}"]
-    failed = autograde(root, jobs=2, extra=timeout)
+    # two Dask tasks, each one stock `nbgrader autograde` run over half of the archetypes
+    failed = autograde(root, jobs=2, extra=timeout, per_task=math.ceil(len(subs) / 2))
     subprocess.run(nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
                    cwd=REPO, env=nbgrader_env(), check=True, capture_output=True)
     seq_failed = run_sequential(seq_root, SEQUENTIAL_SUBSET, timeout)

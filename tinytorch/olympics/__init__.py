@@ -3,8 +3,8 @@
 This package carries solution code and is never part of the student edition:
 
 - `capstone` is GENERATED from `src/20_capstone/20_capstone.py` (the reference solutions of
-  what students write: `SimpleMLP`, `BenchmarkReport`, `generate_submission`, the validator,
-  `save_submission` / `load_submission`);
+  what students write: `SimpleMLP`, `BenchmarkReport` with `measure_model`,
+  `generate_submission`, the validator, `save_submission` / `load_submission`);
 - `workflow`, `compare`, `leaderboard`, `plots`, `mlflow_export` and `cli` are hand-written
   tools built on it.
 
@@ -16,6 +16,7 @@ from tinytorch.olympics.capstone import (
     SimpleMLP,
     generate_submission,
     load_submission,
+    measure_model,
     save_submission,
     submission_errors,
     train_baseline,
@@ -30,8 +31,8 @@ from tinytorch.submission.tables import format_comparison, format_number, format
 from tinytorch.submission.vocabulary import MAX_SUBMISSION_BYTES, METRIC_KEYS, MIB, SUBMISSION_SCHEMA_VERSION
 
 __all__ = [
-    "BenchmarkReport", "SimpleMLP", "generate_submission", "load_submission", "save_submission",
-    "submission_errors", "train_baseline", "validate_submission_schema", "run_workflow",
+    "BenchmarkReport", "SimpleMLP", "generate_submission", "load_submission", "measure_model",
+    "save_submission", "submission_errors", "train_baseline", "validate_submission_schema", "run_workflow",
     "OPTIMIZATIONS_AVAILABLE", "optimized_variants", "SubmissionFileError", "SubmissionValidationError",
     "load_schema", "speedup_significance", "format_comparison", "format_number", "format_table",
     "MAX_SUBMISSION_BYTES", "METRIC_KEYS", "MIB", "SUBMISSION_SCHEMA_VERSION",

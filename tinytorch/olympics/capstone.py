@@ -1,10 +1,11 @@
 # GENERATED from src/20_capstone/20_capstone.py by tools/export.py: do not edit.
 # It carries the reference solutions. Change the source and run `make export`;
 # each block below names the source cell it came from.
-# ---- from src/20_capstone/20_capstone.py:68 (cell 'imports')
+# ---- from src/20_capstone/20_capstone.py:76 (cell 'imports')
 """The capstone: the model, its measurement, and its submission, as the students write them.
 
-`BenchmarkReport` measures a model; `generate_submission` turns two reports into a submission;
+`BenchmarkReport` holds what `measure_model` measures; `generate_submission` turns two reports
+into a submission;
 `submission_errors` and `validate_submission_schema` check one; `save_submission` and
 `load_submission` put validation and the file helpers of `tinytorch.submission` together.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import tinytorch
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Linear
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, no_grad
 from tinytorch.core.training import accuracy as _accuracy, train
 from tinytorch.data import load_digits
 from tinytorch.perf.benchmarking import peak_memory_bytes, time_callable
@@ -34,6 +35,7 @@ __all__ = [
     'SimpleMLP',
     'train_baseline',
     'BenchmarkReport',
+    'measure_model',
     'generate_submission',
     'submission_errors',
     'validate_submission_schema',
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 
-# ---- from src/20_capstone/20_capstone.py:106 (cell 'simple-mlp')
+# ---- from src/20_capstone/20_capstone.py:115 (cell 'simple-mlp')
 class SimpleMLP:
     """Linear → ReLU → Linear, the capstone's baseline model.
 
@@ -74,7 +76,7 @@ class SimpleMLP:
         return count_parameters(self)
 
 
-# ---- from src/20_capstone/20_capstone.py:166 (cell 'train-baseline')
+# ---- from src/20_capstone/20_capstone.py:175 (cell 'train-baseline')
 def train_baseline(X_train: np.ndarray, y_train: np.ndarray, *, epochs: int = 30,
                    seed: int = 0) -> SimpleMLP:
     """A SimpleMLP trained with Adam on the given data (deterministic for a given seed)."""
@@ -83,7 +85,7 @@ def train_baseline(X_train: np.ndarray, y_train: np.ndarray, *, epochs: int = 30
     return model
 
 
-# ---- from src/20_capstone/20_capstone.py:223 (cell 'benchmark-report')
+# ---- from src/20_capstone/20_capstone.py:219 (cell 'benchmark-report-class')
 class BenchmarkReport:
     """The measurements of one model: metrics, raw latency samples, settings and machine.
 
@@ -113,40 +115,22 @@ class BenchmarkReport:
             X_test: inputs, a Tensor or array of shape (samples, features).
             y_test: integer class labels, one per sample.
             num_runs: timed runs for each latency measurement (≥ 1).
-            warmup_runs: untimed runs made first and discarded.
-            batch_size: batch size for the throughput measurement.
+            warmup_runs: untimed runs made first and discarded (≥ 0).
+            batch_size: batch size for the throughput measurement (≥ 1).
             progress: show a progress bar when a measurement takes more than about two seconds.
 
         Returns:
             `self.metrics`, a dict of native Python numbers keyed by `METRIC_KEYS`.
         """
         X, y = as_test_set(model, X_test, y_test)
-        num_runs = check_count(num_runs, "num_runs", 1)
-        warmup_runs = check_count(warmup_runs, "warmup_runs", 0)
-        batch_size = check_count(batch_size, "batch_size", 1)
-        one = Tensor(X[:1])
-        batch = Tensor(X[:batch_size])
-        latency = time_callable(lambda: model.forward(one), num_runs=num_runs,
-                                warmup_runs=warmup_runs, name=self.model_name, progress=progress)
-        batch_timing = time_callable(lambda: model.forward(batch), num_runs=max(1, num_runs // 4),
-                                     warmup_runs=min(warmup_runs, 3), progress=progress)
-        peak = peak_memory_bytes(lambda: model.forward(batch))
-        self.metrics = {
-            "parameter_count": int(count_parameters(model)),
-            "model_size_mb": float(model_size_bytes(model) / MIB),
-            "accuracy": float(_accuracy(model, X, y)),
-            "latency_ms_mean": float(latency.mean),
-            "latency_ms_std": float(latency.std),
-            "latency_ms_p50": float(latency.p50),
-            "latency_ms_p90": float(latency.p90),
-            "latency_ms_p99": float(latency.p99),
-            "throughput_samples_per_sec": float(1000.0 / latency.mean),
-            "batch_throughput_samples_per_sec": float(batch.shape[0] * 1000.0 / batch_timing.median),
-            "peak_memory_mb": float(peak / MIB),
-        }
-        self.latency_samples_ms = [float(s) for s in latency.samples_ms]
-        self.measurement = {"num_runs": int(num_runs), "warmup_runs": int(warmup_runs),
-                            "batch_size": int(batch.shape[0])}
+        result = measure_model(model, X, y, num_runs=check_count(num_runs, "num_runs", 1),
+                               warmup_runs=check_count(warmup_runs, "warmup_runs", 0),
+                               batch_size=check_count(batch_size, "batch_size", 1),
+                               progress=progress, name=self.model_name)
+        if not (isinstance(result, tuple) and len(result) == 3):
+            raise TypeError("measure_model must return a tuple (metrics, latency_samples_ms, measurement), "
+                            f"got {type(result).__name__}")
+        self.metrics, self.latency_samples_ms, self.measurement = result
         self.timestamp = utc_timestamp()
         return self.metrics
 
@@ -155,7 +139,51 @@ class BenchmarkReport:
         return f"BenchmarkReport({self.model_name!r}, {state})"
 
 
-# ---- from src/20_capstone/20_capstone.py:530 (cell 'submission-helpers')
+# ---- from src/20_capstone/20_capstone.py:315 (cell 'benchmark-report')
+def measure_model(model: Any, X: np.ndarray, y: np.ndarray, *, num_runs: int, warmup_runs: int,
+                  batch_size: int, progress: bool = False, name: str = "model") -> tuple:
+    """Measure `model` on a test set: `(metrics, latency_samples_ms, measurement)`.
+
+    Args:
+        model: anything with `.forward(x)` and `.parameters()`.
+        X: inputs, a float array of shape (samples, features).
+        y: integer class labels, one per row of `X`.
+        num_runs: timed calls for each timing (≥ 1).
+        warmup_runs: untimed calls made first, for each timing (≥ 0).
+        batch_size: rows of the batch (the whole test set when it has fewer).
+        progress: passed on to `time_callable`.
+        name: the model's name, passed on to `time_callable`.
+
+    Returns:
+        metrics (native numbers keyed by `METRIC_KEYS`), the raw single-sample latencies in ms,
+        and the settings used (`num_runs`, `warmup_runs`, `batch_size` = rows actually batched).
+    """
+    one, batch = Tensor(X[:1]), Tensor(X[:batch_size])
+    rows = batch.shape[0]
+    with no_grad():
+        latency = time_callable(lambda: model.forward(one), num_runs=num_runs,
+                                warmup_runs=warmup_runs, name=name, progress=progress)
+        batch_timing = time_callable(lambda: model.forward(batch), num_runs=num_runs,
+                                     warmup_runs=warmup_runs, name=f"{name} (batch)", progress=progress)
+        peak = peak_memory_bytes(lambda: model.forward(batch))
+    metrics = {
+        "parameter_count": int(count_parameters(model)),
+        "model_size_mb": float(model_size_bytes(model) / MIB),
+        "accuracy": float(_accuracy(model, X, y)),
+        "latency_ms_mean": float(latency.mean),
+        "latency_ms_std": float(latency.std),
+        "latency_ms_p50": float(latency.p50),
+        "latency_ms_p90": float(latency.p90),
+        "latency_ms_p99": float(latency.p99),
+        "throughput_samples_per_sec": float(1000.0 / latency.mean),
+        "batch_throughput_samples_per_sec": float(rows * 1000.0 / batch_timing.median),
+        "peak_memory_mb": float(peak / MIB),
+    }
+    samples = [float(s) for s in latency.samples_ms]
+    return metrics, samples, {"num_runs": int(num_runs), "warmup_runs": int(warmup_runs), "batch_size": int(rows)}
+
+
+# ---- from src/20_capstone/20_capstone.py:727 (cell 'submission-helpers')
 from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.values import compact_samples, safe_ratio
 
@@ -168,21 +196,8 @@ def _require_benchmarked(report: Any, argument: str) -> None:
                          "call .benchmark_model(...) first")
 
 
-# ---- from src/20_capstone/20_capstone.py:550 (cell 'generate-submission')
-def generate_submission(baseline_report: BenchmarkReport, optimized_report: Optional[BenchmarkReport] = None,
-                        student_name: Optional[str] = None,
-                        techniques_applied: Optional[list] = None) -> dict:
-    """The submission dict for a baseline report and, optionally, an optimized one.
-
-    Args:
-        baseline_report: a benchmarked report of the unoptimized model.
-        optimized_report: a benchmarked report of the optimized model, if any.
-        student_name: who submits (optional).
-        techniques_applied: the optimizations used, e.g. ["int8_quantization"].
-
-    Returns:
-        A new dict following the submission schema; nothing in it is shared with the reports.
-    """
+def _check_submission_arguments(baseline_report: Any, optimized_report: Any, techniques_applied: Any) -> None:
+    """Refuse arguments `generate_submission` cannot use, naming the argument."""
     _require_benchmarked(baseline_report, "baseline_report")
     if optimized_report is not None:
         _require_benchmarked(optimized_report, "optimized_report")
@@ -192,6 +207,24 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
             not isinstance(techniques_applied, (list, tuple))
             or not all(isinstance(t, str) for t in techniques_applied)):
         raise ValueError(f"techniques_applied: expected a list of strings, got {techniques_applied!r}")
+
+
+# ---- from src/20_capstone/20_capstone.py:787 (cell 'generate-submission')
+def generate_submission(baseline_report: BenchmarkReport, optimized_report: Optional[BenchmarkReport] = None,
+                        student_name: Optional[str] = None,
+                        techniques_applied: Optional[list] = None) -> dict:
+    """The submission dict for a baseline report and, optionally, an optimized one.
+
+    Args:
+        baseline_report: a benchmarked report of the unoptimized model.
+        optimized_report: a benchmarked report of the optimized model, if any.
+        student_name: who submits (optional; left out of the submission when None).
+        techniques_applied: the optimizations used, e.g. ["int8_quantization"].
+
+    Returns:
+        A new dict following the submission schema; nothing in it is shared with the reports.
+    """
+    _check_submission_arguments(baseline_report, optimized_report, techniques_applied)
     def entry(report: BenchmarkReport) -> dict:
         return {
             "model_name": str(report.model_name),
@@ -206,10 +239,10 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
         "tinytorch_version": tinytorch.__version__,
         "timestamp": utc_timestamp(),
         "system_info": copy.deepcopy(baseline_report.system_info),
-        "baseline": entry(baseline_report),
     }
     if student_name is not None:
         submission["student_name"] = str(student_name)
+    submission["baseline"] = entry(baseline_report)
     if optimized_report is not None:
         optimized = entry(optimized_report)
         optimized["techniques_applied"] = [str(t) for t in (techniques_applied or [])]
@@ -226,14 +259,14 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
     return submission
 
 
-# ---- from src/20_capstone/20_capstone.py:721 (cell 'schema-helpers')
+# ---- from src/20_capstone/20_capstone.py:979 (cell 'schema-helpers')
 from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
 from tinytorch.submission.paths import json_path, lookup
 from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 
-# ---- from src/20_capstone/20_capstone.py:735 (cell 'validator')
+# ---- from src/20_capstone/20_capstone.py:1019 (cell 'validator')
 def submission_errors(submission: Any) -> list:
     """Every problem of `submission` as 'path: message' strings; empty when it is valid."""
     errors = schema_errors(submission)
@@ -283,7 +316,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:889 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:1284 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
