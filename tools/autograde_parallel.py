@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -161,17 +162,27 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     failures: list[TaskFailure] = []
     submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
     if todo:
-        bundle = course_bundle(course_root, (["--force"] if force else []) + list(extra or []),
-                               assignment)
-        records = student_records(sqlite_url(main_db), assignment, todo)
-        tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
-                 for group in groups(todo, per_task)]
-        with dask_client(scheduler, jobs) as client:
-            bundle = replace(bundle, workers_per_host=workers_per_host(client))
-            failures = run_tasks(client, bundle, tasks, collector)
+        options = (["--force"] if force else []) + list(extra or [])
+        # The bundle is read (seconds: nbgrader's gradebook is imported and emptied) while the
+        # cluster's workers start in their own processes.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
+            with dask_client(scheduler, jobs) as client:
+                bundle, records = reading.result()
+                bundle = replace(bundle, workers_per_host=workers_per_host(client))
+                tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
+                         for group in groups(todo, per_task)]
+                failures = run_tasks(client, bundle, tasks, collector)
     lines = _report_lines(course_root, assignment, chosen, skipped, submitted, collector, failures)
     csv_path, txt_path = write_report(course_root, lines)
     return GradingRun(lines, csv_path, txt_path, collector.log_folder)
+
+
+def _read_inputs(course_root: Path, options: list[str], assignment: str,
+                 students: list[str]) -> tuple[CourseBundle, dict]:
+    """The bundle every task shares and the gradebook's records of ``students``."""
+    bundle = course_bundle(course_root, options, assignment)
+    return bundle, student_records(sqlite_url(course_root / "gradebook.db"), assignment, students)
 
 
 def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
