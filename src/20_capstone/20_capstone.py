@@ -1175,6 +1175,9 @@ def test_validator_schema():
     not_a_dict = [valid_submission()]
     assert submission_errors(not_a_dict) == schema_errors(not_a_dict), (
         "a list is not a submission: its errors are the schema's")
+    bad = broken("baseline", "metrics", value=[1.0, 2.0])
+    assert submission_errors(bad)[:len(schema_errors(bad))] == schema_errors(bad), (
+        "metrics that are a list are the schema's to report: reach nested values with lookup, never crash")
     ### END HIDDEN TESTS
 
 

@@ -118,6 +118,10 @@ MISTAKES = {
     "validator-without-schema": ("validator", [
         lit("errors = schema_errors(submission)", "errors = []")],
         {"test-validator-schema"}),
+    "indexes-without-lookup": ("validator", [
+        lit('lookup(submission, model, "metrics", f"latency_ms_{q}")',
+            'submission.get(model, {}).get("metrics", {}).get(f"latency_ms_{q}")')],
+        {"test-validator-schema"}),
     "finite-metrics-only": ("validator", [
         lit("for path in non_finite_paths(submission)]", 'for path in non_finite_paths(submission) if ".metrics." in path]')],
         {"test-validator-finite"}),

@@ -316,7 +316,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:1284 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:1287 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
