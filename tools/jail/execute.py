@@ -1,7 +1,8 @@
 """nbgrader's Execute preprocessor, with jailed kernels and a notebook that survives its kernel.
 
-Stock nbclient raises DeadKernelError when the kernel dies, and nbgrader then drops the whole
-submission (no autograded notebook, no gradebook rows). Here the cell that was running gets an
+Stock nbclient raises DeadKernelError when the kernel dies, and CellTimeoutError when a cell
+ignores the interrupt sent at its timeout; nbgrader then drops the whole submission (no
+autograded notebook, no gradebook rows). A kernel that ignored its interrupt is killed. Here the cell that was running gets an
 error output saying why, every later code cell fails at once with an error output (it is never
 sent anywhere, so it costs no time), and the notebook goes on to be graded: the cells that
 finished keep their points, the rest score 0.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
@@ -24,8 +25,8 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 class JailedExecute(Execute):
-    """Execute with :class:`JailedKernelManager` kernels; a dead kernel fails the remaining
-    cells instead of the submission."""
+    """Execute with :class:`JailedKernelManager` kernels; a dead or stuck kernel fails the
+    remaining cells instead of the submission."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
@@ -60,5 +61,11 @@ class JailedExecute(Execute):
         except DeadKernelError:
             self._stopped = (self.km.report_death() if isinstance(self.km, JailedKernelManager)
                              else "the kernel died")
+            cell.outputs.append(_error_output("KernelStopped", self._stopped))
+            return cell, self.resources
+        except CellTimeoutError:
+            self._stopped = (self.km.stop_stuck_kernel(self.timeout)
+                             if isinstance(self.km, JailedKernelManager)
+                             else "the cell ignored the interrupt sent at its timeout")
             cell.outputs.append(_error_output("KernelStopped", self._stopped))
             return cell, self.resources

@@ -255,6 +255,22 @@ class JailedKernelManager(AsyncKernelManager):
                 f"its last output: {self._log_tail()!r}", exit_status=code))
         return "the kernel died while this cell ran"
 
+    def stop_stuck_kernel(self, timeout_s: float) -> str:
+        """Kill a kernel that ignored the interrupt sent at a cell's timeout (a loop that blocks
+        or swallows SIGINT would otherwise hold the grader until the budget), log it once, and
+        return a reason a student may read."""
+        self._kill_jail()
+        if self.budget_exceeded:
+            return self.report_death()
+        if not self._death_reported:
+            self._death_reported = True
+            self.log.error(events.format_event(
+                events.KERNEL_DIED, self._work_cwd,
+                f"a cell ran past its {timeout_s:g} s timeout and ignored the interrupt; the "
+                "kernel was stopped and the cells after it fail", timeout_s=timeout_s))
+        return (f"this cell ran past its {timeout_s:g} s timeout and ignored the interrupt, "
+                "so the kernel was stopped")
+
     def report_start_failure(self) -> None:
         """Log that the kernel never became ready inside its jail (a budget kill is already
         logged)."""
