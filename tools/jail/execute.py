@@ -2,10 +2,10 @@
 
 Stock nbclient raises DeadKernelError when the kernel dies, and CellTimeoutError when a cell
 ignores the interrupt sent at its timeout; nbgrader then drops the whole submission (no
-autograded notebook, no gradebook rows). A kernel that ignored its interrupt is killed. Here the cell that was running gets an
-error output saying why, every later code cell fails at once with an error output (it is never
-sent anywhere, so it costs no time), and the notebook goes on to be graded: the cells that
-finished keep their points, the rest score 0.
+autograded notebook, no gradebook rows). Here a kernel that ignored its interrupt is killed, the
+cell that was running gets an error output saying why, every later code cell fails at once with
+an error output (it is never sent anywhere, so it costs no time), and the notebook goes on to be
+graded: the cells that finished keep their points, the rest score 0.
 """
 from __future__ import annotations
 
