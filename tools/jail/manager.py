@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import atexit
 import compileall
+import logging
 import os
 import shutil
 import signal
 import stat
 import tempfile
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from traitlets import Instance, default
 
 from tools.jail import events
 from tools.jail.bwrap import HOME, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
+from tools.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
 from tools.jail.preflight import (JailUnavailable, check_jail, jail_uid, python_roots,
                                   resolve_bwrap)
 from tools.jail.settings import JailSettings
@@ -38,6 +41,8 @@ _PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBAC
 _LOG_TAIL_CHARS = 400
 
 _student_dir: str | None = None
+# Whether this grader process has said which mechanism limits its jails' memory.
+_limits_announced = False
 
 
 def student_package_dir(settings: JailSettings) -> str:
@@ -129,12 +134,17 @@ class JailedKernelManager(AsyncKernelManager):
     _watchdog: BudgetWatchdog | None = None
     _work_cwd: str = ""
     _death_reported = False
+    _cgroup: JailCgroup | None = None
+    _memory_watch: MemoryWatch | None = None
+    _oom_killed = False
+    _report_lock = threading.Lock()
 
     # -- starting -------------------------------------------------------------------------------
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self._work_cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
         self._death_reported = False
+        self._oom_killed = False
         if self.jail_settings.enabled:
             self._prepare_jail()
         return await super()._async_pre_start_kernel(**kw)
@@ -181,12 +191,38 @@ class JailedKernelManager(AsyncKernelManager):
             layout = self._layout(opened)
             argv = bwrap_argv(settings, layout, kernel_cmd)
             argv[0] = resolve_bwrap(settings)
+            self._cgroup = self._jail_cgroup()
+            if self._cgroup is not None:
+                argv = enter_argv(self._cgroup, argv)
             log = opened.enter_context(open(self._log_path(), "wb"))
             kw.update(env=kernel_env(kw.get("env")), stdout=log, stderr=log,
                       pass_fds=(layout.connection_fd, *(fd for _, fd in layout.files)))
             await super()._async_launch_kernel(argv, **kw)
         self._watchdog = BudgetWatchdog(settings.budget_s, self._budget_expired)
         self._watchdog.start()
+        if self._cgroup is not None:
+            self._memory_watch = MemoryWatch(self._cgroup, self._memory_exceeded)
+
+    def _jail_cgroup(self) -> JailCgroup | None:
+        """A new cgroup for this jail where the grader can create one (None otherwise); the
+        mechanism that limits memory is logged once per grader process."""
+        global _limits_announced
+        layout, sentence = detect(self.jail_settings)
+        if not _limits_announced:
+            _limits_announced = True
+            # the fallback is weaker than the settings promise: a warning, not news
+            level = logging.INFO if layout is not None else logging.WARNING
+            self.log.log(level, "grading jail limits: %s",
+                         sentence.format(memory=self.jail_settings.memory_mib))
+        if layout is None:
+            return None
+        try:
+            return JailCgroup(layout, self.jail_settings)
+        except OSError as error:
+            raise self._refuse(JailUnavailable(
+                f"the jail's cgroup could not be created under {layout.describe()}: {error}",
+                "check that the grader may create cgroups there, or set "
+                "c.JailSettings.cgroups = False to rely on per-process limits")) from None
 
     def _layout(self, opened: ExitStack) -> JailLayout:
         """The jail of this kernel; the descriptors it opens stay open until bubblewrap started."""
@@ -229,6 +265,26 @@ class JailedKernelManager(AsyncKernelManager):
         self._death_reported = True
         self._kill_jail()
 
+    def _claim_report(self) -> bool:
+        """True the first time the kernel's end is reported (the watch threads and nbclient may
+        both notice it)."""
+        with self._report_lock:
+            first, self._death_reported = not self._death_reported, True
+            return first
+
+    def _memory_exceeded(self) -> None:
+        """The memory cgroup's OOM killer killed a process of the jail: stop the whole jail (a
+        notebook over its limit ends the same way whichever process was chosen) and say so."""
+        self._oom_killed = True
+        self._kill_jail()
+        if self._claim_report():
+            memory = self.jail_settings.memory_mib
+            self.log.error(events.format_event(
+                events.KERNEL_DIED, self._work_cwd,
+                f"the notebook's processes together went over the jail's memory limit of "
+                f"{memory} MiB; the memory cgroup's OOM killer stopped it and the cells that had "
+                "not finished fail", memory_mib=memory))
+
     def _kill_jail(self) -> None:
         """SIGKILL bubblewrap; --die-with-parent and the end of the jail's PID namespace take
         every process inside with it."""
@@ -245,8 +301,11 @@ class JailedKernelManager(AsyncKernelManager):
         if self.budget_exceeded:
             return (f"the notebook used up its wall-clock budget of "
                     f"{self.jail_settings.budget_s:g} s and was stopped")
-        if not self._death_reported:
-            self._death_reported = True
+        if self._oom_killed or (self._cgroup is not None and self._cgroup.oom_kills() > 0):
+            self._memory_exceeded()
+            return (f"the notebook went over its memory limit of "
+                    f"{self.jail_settings.memory_mib} MiB and was stopped")
+        if self._claim_report():
             process = getattr(self.provisioner, "process", None)
             code = process.poll() if process is not None else None
             self.log.error(events.format_event(
@@ -262,8 +321,7 @@ class JailedKernelManager(AsyncKernelManager):
         self._kill_jail()
         if self.budget_exceeded:
             return self.report_death()
-        if not self._death_reported:
-            self._death_reported = True
+        if self._claim_report():
             self.log.error(events.format_event(
                 events.KERNEL_DIED, self._work_cwd,
                 f"a cell ran past its {timeout_s:g} s timeout and ignored the interrupt; the "
@@ -289,19 +347,35 @@ class JailedKernelManager(AsyncKernelManager):
 
     # -- cleaning up ----------------------------------------------------------------------------
 
+    def _release_cgroup(self) -> None:
+        """Stop watching the jail's memory and remove its cgroup (killing what is left in it)."""
+        if self._memory_watch is not None:
+            self._memory_watch.stop()
+            self._memory_watch = None
+        if self._cgroup is not None:
+            self._oom_killed = self._oom_killed or self._cgroup.oom_kills() > 0
+            cgroup, self._cgroup = self._cgroup, None
+            try:
+                cgroup.remove()
+            except OSError as error:
+                self.log.error("grading jail: %s", error)
+
     def _cleanup_state(self) -> None:
         if self._watchdog is not None:
             self._watchdog.stop()
+        self._release_cgroup()
         if self._state_dir is not None:
             shutil.rmtree(self._state_dir, ignore_errors=True)
             self._state_dir = None
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        """Stop the budget. The private folder stays until the next kernel or the end of the
-        process: the kernel's log is read after nbclient cleaned up a kernel that failed."""
+        """Stop the budget and remove the jail's cgroup. The private folder stays until the
+        next kernel or the end of the process: the kernel's log is read after nbclient cleaned up
+        a kernel that failed."""
         await super()._async_cleanup_resources(restart=restart)
         if self._watchdog is not None:
             self._watchdog.stop()
+        self._release_cgroup()
 
     # AsyncKernelManager binds the base coroutine directly; nbclient calls this name.
     cleanup_resources = _async_cleanup_resources

@@ -56,13 +56,35 @@ class JailSettings(Configurable):
 
     memory_mib = Integer(
         4096,
-        help="Address space of each process in the jail (RLIMIT_AS), in MiB.",
+        help="Memory of the whole jail, in MiB: the limit of its memory cgroup (every process, "
+             "swap and its tmpfs files included) when the grader can create cgroups, and in any "
+             "case the address space of each process (RLIMIT_AS).",
     ).tag(config=True)
 
     max_processes = Integer(
         256,
-        help="Processes and threads the jail may run at once (RLIMIT_NPROC of the jail's own "
-             "user id, which no other process uses).",
+        help="Processes and threads the jail may run at once: its pids cgroup's limit when the "
+             "grader can create cgroups, and in any case RLIMIT_NPROC of the jail's own user id, "
+             "which no other process uses.",
+    ).tag(config=True)
+
+    cgroups = Bool(
+        True,
+        help="Give each jail its own cgroup (total memory and pids limits) when this machine lets "
+             "the grader create one; off, or where it cannot, only the per-process rlimits hold.",
+    ).tag(config=True)
+
+    cgroup_name = Unicode(
+        "tinytorch-jail",
+        help="cgroup v1: the folder, under the grader's own cgroup of the memory and pids "
+             "hierarchies, that holds one cgroup per jail.",
+    ).tag(config=True)
+
+    cgroup_v2_parent = Unicode(
+        "",
+        help="cgroup v2: the cgroup (a path under /sys/fs/cgroup) delegated to the grader, with "
+             "memory and pids in its cgroup.subtree_control, that holds one cgroup per jail; "
+             "empty: the grader's own cgroup.",
     ).tag(config=True)
 
     write_mib = Integer(
