@@ -43,9 +43,9 @@ def children(count: int) -> str:
     """)
 
 
-def parents(name: str = CGROUP_NAME) -> tuple[str, ...]:
+def parents() -> tuple[str, ...]:
     """The folders holding this run's jail cgroups (created by the detection)."""
-    layout, sentence = cgroup.detect(JailSettings(cgroup_name=name))
+    layout, sentence = cgroup.detect(JailSettings(cgroup_name=CGROUP_NAME))
     assert layout is not None, f"a root grader on this machine creates cgroups: {sentence}"
     return layout.parents
 
@@ -107,8 +107,8 @@ def test_no_jail_cgroup_is_left_after_grading(graded):
 def test_the_pids_limit_holds_where_no_rlimit_does():
     """Root ignores RLIMIT_NPROC: only the pids cgroup can stop these forks."""
     settings = JailSettings(cgroup_name=f"{CGROUP_NAME}-pids", max_processes=8)
-    layout = cgroup.CgroupLayout(1 if len(parents(settings.cgroup_name)) == 2 else 2,
-                                 parents(settings.cgroup_name))
+    layout, sentence = cgroup.detect(settings)
+    assert layout is not None, f"a root grader on this machine creates cgroups: {sentence}"
     jail = cgroup.JailCgroup(layout, settings)
     forks = """
 import errno, os, time
