@@ -73,7 +73,7 @@ install-bwrap:
 # The student release: jupytext source -> nbgrader source notebook (build/nbgrader/source) ->
 # stock `nbgrader generate_assignment` -> modules/20_capstone/capstone.ipynb (committed).
 release: install
-	$(PY) tools/release.py
+	$(PY) -m tools.release
 
 # nbgrader needs the assignment in its gradebook before it can grade.
 gradebook.db:

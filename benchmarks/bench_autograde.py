@@ -1,6 +1,6 @@
 """The course pipeline's speed targets, measured in one run:
 
-- `make release` (tools/release.py, written into a temporary course so the committed release is
+- `make release` (python -m tools.release, written into a temporary course so the committed release is
   untouched) under 20 s;
 - stock `nbgrader autograde 20_capstone` of one submission under 10 s;
 - `make autograde` (tools/autograde_parallel.py: one task per student on a Dask LocalCluster of
@@ -67,9 +67,9 @@ def _scores(root: Path) -> dict:
 
 def _release(course: Path) -> tuple[float, subprocess.CompletedProcess]:
     """What `make release` runs, timed, with the course root and the student copy in ``course``."""
-    return timed_run([sys.executable, str(REPO / "tools" / "release.py"),
+    return timed_run([sys.executable, "-m", "tools.release",
                       f"--course-root={course}", f"--out={course / 'capstone.ipynb'}"],
-                     "tools/release.py", cwd=REPO)
+                     "tools.release", cwd=REPO)
 
 
 @contextmanager
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if "budget exceeded" not in looped:
             problems.append(f"the looping student was not stopped at its budget: {looped!r}")
 
-    ok = judge("make release (tools/release.py)", release_s, RELEASE_S)
+    ok = judge("make release (python -m tools.release)", release_s, RELEASE_S)
     ok &= judge("stock autograde of 1 submission", one_s, ONE_SUBMISSION_S)
     ratio = seq_s / par_s
     print(f"autograde {len(uniform)} submissions: stock sequential {seq_s:.1f} s "

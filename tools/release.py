@@ -8,7 +8,7 @@ The build is deterministic: cell ids come from the nbgrader ``grade_id`` (or the
 jupytext's own metadata is dropped, and the notebook is written with sorted keys, so rebuilding
 from an unchanged source gives the same file and a test can detect a stale release.
 
-Usage: ``python tools/release.py [--source PY] [--course-root DIR] [--out IPYNB]``.
+Usage: ``python -m tools.release [--source PY] [--course-root DIR] [--out IPYNB]``.
 Exit code 0 when the release is written, 1 when nbgrader fails to generate it, 2 on usage errors
 or an unreadable source (missing file, duplicate grade ids).
 """
@@ -21,10 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-if __package__ in (None, ""):  # run as a script: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.course import (  # noqa: E402
+from tools.course import (
     ASSIGNMENT_ID,
     EXPORT_TAG,
     RELEASE_NOTEBOOK,

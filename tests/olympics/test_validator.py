@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.tools.submissions import paths
+from tests.olympics.submissions import paths
 from tinytorch.olympics import SubmissionValidationError, submission_errors, validate_submission_schema
 from tinytorch.submission.paths import json_path
 

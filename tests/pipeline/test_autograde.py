@@ -207,12 +207,14 @@ class Batch:
 
 @pytest.fixture(scope="module")
 def batch(built_course, tmp_path_factory) -> Batch:
-    root, release, source = built_course.root, built_course.release, built_course.source
+    release, source = built_course.release, built_course.source
     subs = archetypes(release, source)
-    # a second course with the same gradebook and a few of the same students, for stock grading
-    seq_root = tmp_path_factory.mktemp("sequential")
-    shutil.copytree(root / SOURCE_DIRECTORY, seq_root / SOURCE_DIRECTORY)
-    shutil.copy(root / "gradebook.db", seq_root / "gradebook.db")
+    # graded in copies of the shared course, whose gradebook other tests copy without students:
+    # one for make autograde, and one with a few of the same students for stock grading
+    root, seq_root = tmp_path_factory.mktemp("archetypes"), tmp_path_factory.mktemp("sequential")
+    for course in (root, seq_root):
+        shutil.copytree(built_course.root / SOURCE_DIRECTORY, course / SOURCE_DIRECTORY)
+        shutil.copy(built_course.root / "gradebook.db", course / "gradebook.db")
     for student, (submission, _) in subs.items():
         _write(root, student, submission)
         if student in SEQUENTIAL_SUBSET:
