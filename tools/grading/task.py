@@ -8,9 +8,12 @@ and its Python environment. Local processes and Dask workers run this same funct
 """
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,8 +29,8 @@ Files = dict[str, bytes]
 #: fight over the cores (OpenBLAS threads spin while they wait), so each task gets its share.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-#: Where the scratch course keeps the student package it was sent (the folder holding tinytorch/).
-STUDENT_PACKAGE_DIR = "student-package"
+#: Name stem of the folder holding the student package a task was sent (the folder of tinytorch/).
+STUDENT_PACKAGE_DIR = "tinytorch-student-package"
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,6 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
 
 def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission]) -> None:
     write_files(root / SOURCE_DIRECTORY / bundle.assignment, bundle.source)
-    write_files(root / STUDENT_PACKAGE_DIR, bundle.student_package)
     (root / "gradebook.db").write_bytes(bundle.gradebook)
     records = [s.record for s in submissions if s.record is not None]
     if records:  # opening a gradebook costs seconds in a fresh worker; most students are new
@@ -118,9 +120,31 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
     log = root / "nbgrader.log"
     # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
     code = run_nbgrader(["autograde", bundle.assignment, f"--CourseDirectory.root={root}",
-                         *jail_options(root / STUDENT_PACKAGE_DIR), *bundle.options],
+                         *jail_options(student_package_folder(bundle.student_package)),
+                         *bundle.options],
                         REPO, task_env(bundle), log)
     return code, log.read_text(encoding="utf-8", errors="replace")
+
+
+def student_package_folder(package: Files) -> Path:
+    """A folder of this machine holding ``package``, written once per worker process and package
+    content: the jail byte-compiles the package it mounts, and every task of a run would
+    otherwise pay that again in its fresh folder. Removed when the worker exits."""
+    digest = hashlib.sha256()
+    for name in sorted(package):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(package[name]).digest())
+    folder = Path(tempfile.gettempdir()) / f"{STUDENT_PACKAGE_DIR}-{digest.hexdigest()[:16]}-{os.getpid()}"
+    with _package_lock:
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
+            write_files(staging, package)
+            staging.chmod(0o755)  # the jail's own user reads it
+            staging.rename(folder)
+            atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_package_lock = threading.Lock()
 
 
 def jail_options(package: Path) -> list[str]:
