@@ -16,16 +16,18 @@ from nbgrader.api import Gradebook
 from jail_course import (ASSIGNMENT, POINTS, autograded, build_course, errors, probe_report,
                          report, run_nbgrader, submit)
 from tools.jail import cgroup
-from tools.jail.events import KERNEL_DIED, parse_events
+from test_jail import LOOP
+from tools.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, parse_events
 from tools.jail.settings import JailSettings
 
 MEMORY_MIB = 1024
 CHILD_MIB = 250
 OVER, UNDER = 6, 2  # 1500 MiB together (over the limit), 500 MiB (under it)
+BUDGET_S = 15  # an honest notebook here takes about 6 s
 # This run's own folder of jail cgroups: what is left in it afterwards is this run's leftover.
 CGROUP_NAME = f"tinytorch-jail-test-{random.randrange(10**8, 10**9)}"
 SETTINGS = [f"--JailSettings.memory_mib={MEMORY_MIB}", "--JailSettings.max_processes=64",
-            "--JailSettings.budget_s=60", f"--JailSettings.cgroup_name={CGROUP_NAME}",
+            f"--JailSettings.budget_s={BUDGET_S}", f"--JailSettings.cgroup_name={CGROUP_NAME}",
             "--Execute.timeout=120"]
 FULL = sum(POINTS.values())
 
@@ -52,11 +54,13 @@ def parents() -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """One nbgrader run: the notebook over the limit between two under it."""
+    """One nbgrader run: the notebook over the limit between two under it, and one stopped at
+    its budget (its cgroup must go too)."""
     root = tmp_path_factory.mktemp("cgroup-course")
     release = build_course(root)
     for student, count in {"a-under": UNDER, "b-over": OVER, "c-under": UNDER}.items():
         submit(root, release, student, children(count))
+    submit(root, release, "d-loop", LOOP)
     result = run_nbgrader(root, "autograde", ASSIGNMENT, *SETTINGS)
     left = {parent: sorted(entry.name for entry in os.scandir(parent) if entry.is_dir())
             for parent in parents()}
@@ -89,7 +93,7 @@ def test_processes_over_the_total_limit_stop_the_jail_and_say_memory(graded):
     [died] = [e for e in parse_events(result.stderr)
               if e.event == KERNEL_DIED and Path(e.cwd).parts[-2] == "b-over"]
     assert "memory limit" in died.detail and died.extra["memory_mib"] == MEMORY_MIB
-    assert [e.event for e in parse_events(result.stderr)] == [KERNEL_DIED]
+    assert [e.event for e in parse_events(result.stderr)] == [KERNEL_DIED, BUDGET_EXCEEDED]
 
 
 def test_the_log_names_the_mechanism_once(graded):
@@ -100,7 +104,10 @@ def test_the_log_names_the_mechanism_once(graded):
 
 
 def test_no_jail_cgroup_is_left_after_grading(graded):
-    _, _, left = graded
+    """Neither after the kernels that ended, nor after the OOM kill, nor after the budget kill."""
+    root, _, left = graded
+    assert errors(autograded(root, "d-loop"), "free")[0].startswith(
+        "KernelStopped: the notebook used up its wall-clock budget")
     assert left == {parent: [] for parent in parents()}
 
 
