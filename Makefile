@@ -84,7 +84,7 @@ gradebook.db:
 # scores stock `nbgrader autograde 20_capstone` gives; prints and writes grading-report.csv/.txt.
 # FORCE=1 regrades students already graded.
 autograde: install install-bwrap gradebook.db
-	$(PY) tools/autograde_parallel.py --jobs $(JOBS) $(if $(FORCE),--force) \
+	$(PY) -m tools.autograde_parallel --jobs $(JOBS) $(if $(FORCE),--force) \
 		$(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Feedback HTML for students (hidden tests stripped, also from tracebacks): feedback/<student>/.

@@ -33,13 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
-from _common import judge, timed, timed_run, verdict  # noqa: E402
 
 from tools.autograde_parallel import grade_course, run_sequential  # noqa: E402
 from tools.course import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 from tools.grades import score_table  # noqa: E402
 from tools.grading.gradebook import open_gradebook, sqlite_url  # noqa: E402
 from tools.reference import reference_submission  # noqa: E402
+
+from _common import judge, timed, timed_run, verdict  # noqa: E402
 
 SPEEDUP_TARGET = 1.6     # make autograde / stock sequential, 12 submissions, 2 jobs
 JAIL_COST_TARGET = 1.10  # jailed / unjailed make autograde, same 12 submissions

@@ -2,7 +2,8 @@
 sequential ``nbgrader autograde`` would give, merged into the one gradebook, and write the
 grading report.
 
-One task grades one student (``--per-task K``: K students) with stock ``nbgrader autograde`` in a
+One task grades a few students (``--per-task K``; by default about ``TASKS_PER_WORKER`` tasks per
+worker) with stock ``nbgrader autograde`` in a
 scratch course built from bytes it is sent (tools/grading/task.py): the release's nbgrader
 source, the gradebook without students, the student package and the student's submitted folder.
 It returns its gradebook and the autograded folder; this process, the one writer, merges the
@@ -13,7 +14,7 @@ The tasks run on a Dask ``LocalCluster`` of ``--jobs`` worker processes, or with
 ``--scheduler tcp://host:8786`` on an existing Dask cluster. A worker that dies mid-task has its
 task retried on another worker (bounded); a task that fails every try is listed in the report.
 
-Usage: ``python tools/autograde_parallel.py [--jobs N | --scheduler ADDRESS] [--per-task K]
+Usage: ``python -m tools.autograde_parallel [--jobs N | --scheduler ADDRESS] [--per-task K]
 [--course-root DIR] [--force] [--student ID ...] [-- extra nbgrader options]``. Prints the
 grading report and writes it next to the gradebook (grading-report.csv / .txt). Exit code 0 when
 every submission was graded, 1 when some could not be (the report says why), 2 on usage errors.
@@ -21,6 +22,8 @@ every submission was graded, 1 when some could not be (the report says why), 2 o
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -30,18 +33,38 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY,  # noqa: E402
-                          nbgrader_command, nbgrader_env)
-from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host  # noqa: E402
-from tools.grading.gradebook import (copy_gradebook, merge_submissions, scores,  # noqa: E402
-                                     sqlite_url, student_records, without_students)
-from tools.grading.report import (NOT_GRADED, SKIPPED, ReportLine, build_line,  # noqa: E402
-                                  events_by_student, submission_problem, to_text, write_report)
-from tools.grading.task import CourseBundle, Submission, TaskResult, read_files  # noqa: E402
-from tools.student_package import student_package_files  # noqa: E402
+from tinytorch.olympics.cli import positive_int
+from tools.course import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_ID,
+    REPO,
+    SOURCE_DIRECTORY,
+    nbgrader_command,
+    nbgrader_env,
+    source_notebook_path,
+)
+from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host
+from tools.grading.gradebook import (
+    copy_gradebook,
+    merge_submissions,
+    scores,
+    sqlite_url,
+    student_records,
+    without_students,
+)
+from tools.grading.report import (
+    NOT_GRADED,
+    SKIPPED,
+    ReportLine,
+    build_line,
+    events_by_student,
+    submission_problem,
+    to_text,
+    write_report,
+)
+from tools.grading.review import submission_tamper_signs
+from tools.grading.task import CourseBundle, Submission, TaskResult, read_files
+from tools.student_package import student_package_files
 
 #: Environment variables of this process that every grading task gets too, wherever it runs
 #: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
@@ -54,6 +77,17 @@ def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> li
     if not base.is_dir():
         return []
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+
+
+#: With ``--per-task`` unset, each worker gets about this many tasks: enough for the scheduler to
+#: balance a slow notebook (it delays a fraction of one worker's share), few enough that a big
+#: batch pays one nbgrader start-up for several students.
+TASKS_PER_WORKER = 4
+
+
+def students_per_task(students: int, workers: int) -> int:
+    """The default group size: ``students`` spread over ``TASKS_PER_WORKER`` tasks per worker."""
+    return max(1, math.ceil(students / (TASKS_PER_WORKER * max(1, workers))))
 
 
 def groups(students: list[str], per_task: int) -> list[list[str]]:
@@ -144,7 +178,7 @@ class GradingRun:
 
 def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
                  force: bool = False, extra: list[str] | None = None,
-                 scheduler: str | None = None, per_task: int = 1,
+                 scheduler: str | None = None, per_task: int | None = None,
                  assignment: str = ASSIGNMENT_ID) -> GradingRun:
     """Grade the submitted students (all, or ``students``) on a LocalCluster of ``jobs`` workers
     or the Dask cluster at ``scheduler``; merge, write and return the grading report. Students
@@ -169,9 +203,11 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
             with dask_client(scheduler, jobs) as client:
                 bundle, records = reading.result()
-                bundle = replace(bundle, workers_per_host=workers_per_host(client))
+                hosts = workers_per_host(client)
+                bundle = replace(bundle, workers_per_host=hosts)
+                size = per_task or students_per_task(len(todo), sum(hosts.values()))
                 tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
-                         for group in groups(todo, per_task)]
+                         for group in groups(todo, size)]
                 failures = run_tasks(client, bundle, tasks, collector)
     lines = _report_lines(course_root, assignment, chosen, skipped, submitted, collector, failures)
     csv_path, txt_path = write_report(course_root, lines)
@@ -198,6 +234,8 @@ def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped
                   failures: list[TaskFailure]) -> list[ReportLine]:
     score = scores(sqlite_url(course_root / "gradebook.db"), assignment, chosen)
     failed = {s: f.reason for f in failures for s in f.students}
+    graded = [s for s in chosen if s not in skipped and s not in failed]
+    given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8")) if graded else {}
     lines = []
     for student in chosen:
         total, maximum = score.get(student, (None, None))
@@ -210,7 +248,8 @@ def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped
             lines.append(build_line(
                 student, score.get(student), student in collector.autograded,
                 submission_problem(submitted[student], NOTEBOOK_ID),
-                collector.events.get(student, []), collector.logs.get(student, "the task log")))
+                collector.events.get(student, []), collector.logs.get(student, "the task log"),
+                submission_tamper_signs(submitted[student], NOTEBOOK_ID, given)))
     return lines
 
 
@@ -228,17 +267,10 @@ def run_sequential(course_root: Path, students: list[str], extra: list[str],
 
 def autograde(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
               force: bool = False, extra: list[str] | None = None,
-              scheduler: str | None = None, per_task: int = 1) -> list[str]:
+              scheduler: str | None = None, per_task: int | None = None) -> list[str]:
     """Grade the submitted students (all, or ``students``); returns those that failed. The
     grading report is written next to the gradebook."""
     return grade_course(course_root, jobs, students, force, extra, scheduler, per_task).failed
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,11 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1:]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", "-j", type=_positive, default=2,
+    parser.add_argument("--jobs", "-j", type=positive_int, default=2,
                         help="worker processes of the local Dask cluster (>= 1)")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler, "
                         "e.g. tcp://host:8786 (instead of a local cluster)")
-    parser.add_argument("--per-task", type=_positive, default=1, help="students per grading task")
+    parser.add_argument("--per-task", type=positive_int, default=None,
+                        help=f"students per grading task (default: about {TASKS_PER_WORKER} tasks per worker)")
     parser.add_argument("--course-root", type=Path, default=REPO, help="nbgrader course root")
     parser.add_argument("--force", action="store_true", help="regrade already autograded students")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")

@@ -104,7 +104,7 @@ def test_helper_finds_a_planted_solution_line(tmp_path: Path) -> None:
     secret = "value = compute_the_secret_answer(x, y)"
     source = notebook(f"def f():\n    {BEGIN_SOLUTION}\n    {secret}\n    {END_SOLUTION}")
     page = tmp_path / "page.html"
-    page.write_text(f"<pre><span>value</span> = compute_the_secret_answer(x, y)</pre>")
+    page.write_text("<pre><span>value</span> = compute_the_secret_answer(x, y)</pre>")
     assert secret_lines(source) == {secret}
     assert secret in page_text(page)
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from jail_course import (ASSIGNMENT, POINTS, autograded, build_course, errors, probe_report,
-                         report, run_nbgrader, submit)
 from tools.jail import cgroup
-from test_jail import LOOP
 from tools.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, parse_events
 from tools.jail.settings import JailSettings
+
+from jail_course import ASSIGNMENT, POINTS, autograded, build_course, errors, probe_report, report, run_nbgrader, submit
+from test_jail import LOOP
 
 MEMORY_MIB = 1024
 CHILD_MIB = 250

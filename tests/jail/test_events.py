@@ -2,7 +2,13 @@
 import pytest
 
 from tools.jail.events import (
-    BUDGET_EXCEEDED, EVENTS, KERNEL_DIED, PREFIX, format_event, parse_event, parse_events,
+    BUDGET_EXCEEDED,
+    EVENTS,
+    KERNEL_DIED,
+    PREFIX,
+    format_event,
+    parse_event,
+    parse_events,
 )
 
 

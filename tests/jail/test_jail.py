@@ -15,12 +15,22 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from jail_course import (ASSIGNMENT, POINTS, autograded, build_course, errors, probe_report,
-                         report, run_nbgrader, submit, visibility_probe)
 from tools.course import REPO
 from tools.jail.bwrap import STUDENT_MOUNT, WORK_PARENT
-from tools.jail.events import (BUDGET_EXCEEDED, JAIL_REFUSED, KERNEL_DIED, UNSAFE_NO_SANDBOX,
-                               parse_events)
+from tools.jail.events import BUDGET_EXCEEDED, JAIL_REFUSED, KERNEL_DIED, UNSAFE_NO_SANDBOX, parse_events
+
+from jail_course import (
+    ASSIGNMENT,
+    POINTS,
+    autograded,
+    build_course,
+    errors,
+    probe_report,
+    report,
+    run_nbgrader,
+    submit,
+    visibility_probe,
+)
 
 BUDGET_S = 20
 MEMORY_MIB = 1024

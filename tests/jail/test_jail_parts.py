@@ -1,6 +1,5 @@
 """The jail's parts that need no kernel: the opt-out switch, the mounted student package, the
 working-folder copy, and what the bubblewrap command line mounts."""
-import os
 from pathlib import Path
 
 import pytest

@@ -1,9 +1,9 @@
 """The validator: every violation named by its path, nothing but SubmissionValidationError."""
 import copy
+import json
 import math
 import subprocess
 import sys
-import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

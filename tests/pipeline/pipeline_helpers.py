@@ -12,8 +12,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 # The markers and the region parser are re-exported for the tests, which import them from here.
-from tools.course import (ASSIGNMENT_ID, BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401
-                          partition, regions)
+from tools.course import ASSIGNMENT_ID, BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, partition, regions  # noqa: F401
 from tools.reference import nbgrader_meta, reference_submission  # noqa: F401
 
 

@@ -17,15 +17,36 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from pipeline_helpers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, cell_by_id,
-                              gradebook_rows, html_text, leaked_lines, mutate, nbgrader_meta, notebook_text,
-                              outside_region_lines, reference_submission, region_lines,
-                              write_submission)
 from tools.autograde_parallel import autograde, run_sequential
-from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_command,
-                          nbgrader_env, submission_path)
+from tools.course import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_ID,
+    REPO,
+    SOURCE_DIRECTORY,
+    nbgrader_command,
+    nbgrader_env,
+    submission_path,
+)
 from tools.feedback import strip_ansi
 from tools.grades import score_table
+
+from pipeline_helpers import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    cell_by_id,
+    gradebook_rows,
+    html_text,
+    leaked_lines,
+    mutate,
+    nbgrader_meta,
+    notebook_text,
+    outside_region_lines,
+    reference_submission,
+    region_lines,
+    write_submission,
+)
 
 # Per-cell timeout for this batch: well above the slowest honest cell, short enough that the
 # infinite loop below costs only seconds.

@@ -44,6 +44,14 @@ def test_students_are_grouped_into_tasks_in_order():
     assert ap.groups(students, 9) == [students]
 
 
+def test_default_group_size_gives_each_worker_a_few_tasks():
+    assert ap.students_per_task(12, 2) == 2          # 6 tasks: 3 per worker
+    assert ap.students_per_task(17, 2) == 3          # 6 tasks
+    assert ap.students_per_task(4, 2) == 1           # small batches: one student per task
+    assert ap.students_per_task(5000, 40) == 32      # 157 tasks, about 4 per worker
+    assert ap.students_per_task(0, 2) == 1
+
+
 def test_exit_code_2_for_an_unknown_student(course, capsys):
     assert ap.main(["--course-root", str(course), "--student", "ana", "--student", "zed"]) == 2
     assert "zed" in capsys.readouterr().err

@@ -18,10 +18,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline_helpers import gradebook_rows, mutate, reference_submission, write_submission
 from tools.autograde_parallel import run_sequential
 from tools.course import NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 from tools.grading.report import GRADED, NOT_GRADED, REPORT_CSV, read_report
+
+from pipeline_helpers import gradebook_rows, mutate, reference_submission, write_submission
 
 #: A task whose worker dies is tried this many times in all (the scheduler's allowed failures + 1).
 TRIES = 2
@@ -157,7 +158,7 @@ def _course(built_course, root: Path, submissions: dict) -> Path:
 
 
 def _start_grading(cluster: Cluster, root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(REPO / "tools" / "autograde_parallel.py"),
+    return subprocess.Popen([sys.executable, "-m", "tools.autograde_parallel",
                              "--scheduler", cluster.address, "--course-root", str(root)],
                             cwd=REPO, env=nbgrader_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_helpers import mutate, reference_submission, write_submission
 from tools.course import REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 from tools.grading.report import GRADED, NOT_GRADED, REPORT_CSV, REPORT_TXT, read_report
+
+from pipeline_helpers import mutate, reference_submission, write_submission
 
 # Whole-notebook budget of this batch: under the per-cell timeout (60 s), so the looping notebook
 # is stopped by the budget, and far above an honest notebook's few seconds on a loaded machine.
@@ -33,7 +34,7 @@ class Graded:
 
 
 def _autograde(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "tools" / "autograde_parallel.py"),
+    return subprocess.run([sys.executable, "-m", "tools.autograde_parallel",
                            "--jobs", "2", "--course-root", str(root), *argv],
                           cwd=REPO, env=env or nbgrader_env(), capture_output=True, text=True)
 

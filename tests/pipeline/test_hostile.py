@@ -28,14 +28,33 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from hostile_attacks import ATTACKS, attacker_notebook
-from pipeline_helpers import (BEGIN_HIDDEN, END_HIDDEN, html_text, leaked_lines, nbgrader_meta,
-                              notebook_text, outside_region_lines, reference_submission,
-                              region_lines, write_submission)
-from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, SOURCE_PY,
-                          nbgrader_command, nbgrader_env, submission_path)
+from tools.course import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_ID,
+    REPO,
+    SOURCE_DIRECTORY,
+    SOURCE_PY,
+    nbgrader_command,
+    nbgrader_env,
+    submission_path,
+)
+from tools.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
 from tools.jail.preflight import JailUnavailable, check_jail
 from tools.jail.settings import JailSettings, sandbox_requested
+
+from hostile_attacks import ATTACKS, attacker_notebook
+from pipeline_helpers import (
+    BEGIN_HIDDEN,
+    END_HIDDEN,
+    html_text,
+    leaked_lines,
+    nbgrader_meta,
+    notebook_text,
+    outside_region_lines,
+    reference_submission,
+    region_lines,
+    write_submission,
+)
 
 #: The suite's name for every process an attacker starts (at most 15 characters: PR_SET_NAME).
 TOKEN = "hx" + secrets.token_hex(4)
@@ -221,7 +240,7 @@ def batch(built_course, tmp_path_factory):
             if student in STOCK:
                 write_submission(nb, submission_path(stock_root, student))
         parallel = subprocess.run(
-            [sys.executable, str(REPO / "tools" / "autograde_parallel.py"), "--jobs", "2",
+            [sys.executable, "-m", "tools.autograde_parallel", "--jobs", "2",
              "--course-root", str(root), "--", *options],
             cwd=REPO, env=nbgrader_env(), capture_output=True, text=True)
         stock = subprocess.run(
@@ -286,6 +305,18 @@ def test_tests_silenced_in_the_kernel_still_fail_a_blank_notebook(batch):
     assert results(batch.root, "h-no-op-tests", "tests") == [{"tests": "silenced"}]
     wrong = _check_scores(batch.rows, batch, ["h-no-op-tests"])
     assert not wrong, f"(got, expected): {wrong}"
+
+
+def test_every_attacker_is_put_up_for_review_and_no_control_is(batch):
+    """The grading report reads each submission from outside its kernel: every attacker's own
+    cells use what tampering needs (IPython hooks, NBGRADER_EXECUTION, ...), so each is listed
+    for review with its score, the silencer that scored full marks included; controls are not."""
+    report = read_report(batch.root / REPORT_CSV)
+    flagged = {student for student, row in report.items() if row["status"] == REVIEW}
+    assert flagged == set(ATTACKS), {s: (report[s]["status"], report[s]["reason"]) for s in report}
+    assert "get_ipython" in report["h-no-op-tests"]["reason"], report["h-no-op-tests"]
+    for student in CONTROLS:
+        assert (report[student]["status"], report[student]["reason"]) == (GRADED, ""), report[student]
 
 
 def test_every_attack_ran(batch):

@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import jupytext
-from jupytext.cli import jupytext as jupytext_cli
 import nbformat
+from jupytext.cli import jupytext as jupytext_cli
 from nbgrader.utils import compute_checksum
 
-from pipeline_helpers import nbgrader_meta
 from tools.course import NOTEBOOK_ID, RELEASE_NOTEBOOK, REPO
+
+from pipeline_helpers import nbgrader_meta
 
 STUB = "raise NotImplementedError()"
 

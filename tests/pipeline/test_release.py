@@ -10,9 +10,20 @@ from nbgrader.utils import compute_checksum
 from nbgrader.validator import Validator
 
 from tools.course import RELEASE_NOTEBOOK
-from pipeline_helpers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, leaked_lines,
-                              nbgrader_meta, notebook_strings, notebook_text, outside_region_lines,
-                              region_lines, regions)
+
+from pipeline_helpers import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    leaked_lines,
+    nbgrader_meta,
+    notebook_strings,
+    notebook_text,
+    outside_region_lines,
+    region_lines,
+    regions,
+)
 
 STUB = "raise NotImplementedError()"
 

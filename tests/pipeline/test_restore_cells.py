@@ -15,11 +15,19 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells
 from traitlets.config import Config
 
-from pipeline_helpers import cell_by_id, mutate, nbgrader_meta, reference_submission, write_submission
-from tools.course import (ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_command,
-                          nbgrader_env, submission_path)
+from tools.course import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_ID,
+    REPO,
+    SOURCE_DIRECTORY,
+    nbgrader_command,
+    nbgrader_env,
+    submission_path,
+)
 from tools.grades import score_table
 from tools.restore_cells import RestoreLockedCells, canonical_cells, grade_id
+
+from pipeline_helpers import cell_by_id, mutate, nbgrader_meta, reference_submission, write_submission
 
 FIRST_TEST, LAST_TEST = "test-simple-mlp", "test-validator-structure"
 AFTER_FIXTURE = "test-report-metrics"       # follows a read-only cell: stock nbgrader's KeyError

@@ -3,7 +3,6 @@ student checkout of it installed into a fresh virtual environment made from the 
 requirements (cached under build/student-venv/ per requirements, see tools/student_venv.py)."""
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

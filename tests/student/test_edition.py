@@ -10,10 +10,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from tests.pipeline.pipeline_helpers import outside_region_lines
-from tools.course import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, RELEASE_NOTEBOOK,
-                          REPO, SOURCE_PY, regions)
+from tools.course import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    RELEASE_NOTEBOOK,
+    REPO,
+    SOURCE_PY,
+    regions,
+)
 from tools.release import source_notebook
 from tools.student_edition import DEFAULT_OUT, STUDENT_REQUIREMENTS, edition_files, main, stubbed_functions
 from tools.student_package import student_package_files

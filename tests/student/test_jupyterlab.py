@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from tests.book.conftest import CHROMIUM, CHROMIUM_ARGS

@@ -91,7 +91,8 @@ def test_blank_release_runs_to_the_end_and_every_test_says_what_to_write(blank_r
             continue
         error = found[0]
         text = traceback_text(error)
-        assert error.ename not in BROKEN, f"test {grade_id} fails with {error.ename}, not on the student's part:\n{text}"
+        assert error.ename not in BROKEN, (
+            f"test {grade_id} fails with {error.ename}, not on the student's part:\n{text}")
         if error.ename == "NotImplementedError":
             named = [part for part in parts if part.split(".")[-1] in text]
             assert named and "YOUR CODE HERE" in text, (

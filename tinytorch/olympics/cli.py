@@ -27,7 +27,7 @@ def _error(command: str, message: str) -> None:
     print(f"tinytorch olympics {command}: error: {message}", file=sys.stderr)
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     """An option's integer ≥ 1, checked by the framework's one count check."""
     from tinytorch.perf.inputs import check_count
     try:
@@ -204,7 +204,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--out", default=defaults["out_path"], metavar="PATH",
                      help="where to write the submission JSON; plots go in the same folder "
                           "(default: %(default)s)")
-    run.add_argument("--num-runs", type=_positive_int, default=defaults["num_runs"], metavar="N",
+    run.add_argument("--num-runs", type=positive_int, default=defaults["num_runs"], metavar="N",
                      help="timed single-sample runs per model, after warm-up (default: %(default)s)")
     run.add_argument("--seed", type=int, default=defaults["seed"], metavar="S",
                      help="seed of the data split, weight initialisation and training (default: %(default)s)")

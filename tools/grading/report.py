@@ -9,11 +9,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tools.jail.events import (BUDGET_EXCEEDED, JAIL_REFUSED, KERNEL_DIED, UNSAFE_NO_SANDBOX,
-                               GradingEvent, parse_events)
+from tools.jail.events import BUDGET_EXCEEDED, JAIL_REFUSED, KERNEL_DIED, UNSAFE_NO_SANDBOX, GradingEvent, parse_events
 
-#: Status of a line: graded (a score from nbgrader, maybe with notes), not graded, or skipped.
-GRADED, NOT_GRADED, SKIPPED = "graded", "not graded", "skipped"
+#: Status of a line: graded (a score from nbgrader, maybe with notes), graded but to be read by
+#: hand before its grade is released (signs of kernel tampering), not graded, or skipped.
+GRADED, REVIEW, NOT_GRADED, SKIPPED = "graded", "review", "not graded", "skipped"
 
 #: How each jail event reads in the report.
 EVENT_REASONS = {
@@ -88,11 +88,17 @@ def _events(log: str) -> list[GradingEvent]:
 
 
 def build_line(student: str, score: tuple[float, float] | None, autograded: bool,
-               problem: str | None, events: list[GradingEvent], log_name: str) -> ReportLine:
-    """The report line of a submission that was graded by a task (successfully or not)."""
+               problem: str | None, events: list[GradingEvent], log_name: str,
+               tamper_signs: list[str] | None = None) -> ReportLine:
+    """The report line of a submission that was graded by a task (successfully or not);
+    ``tamper_signs`` (from :mod:`tools.grading.review`) puts a graded one up for review."""
     reasons = [event_reason(e) for e in events]
+    if tamper_signs:
+        reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: "
+                          + "; ".join(tamper_signs))
     if autograded:
-        return ReportLine(student, GRADED, *(score or (None, None)), "; ".join(reasons))
+        status = REVIEW if tamper_signs else GRADED
+        return ReportLine(student, status, *(score or (None, None)), "; ".join(reasons))
     if problem:
         reasons.insert(0, problem)
     if not reasons:

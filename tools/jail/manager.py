@@ -28,8 +28,7 @@ from traitlets import Instance, default
 from tools.jail import events
 from tools.jail.bwrap import HOME, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
 from tools.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
-from tools.jail.preflight import (JailUnavailable, check_jail, jail_uid, python_roots,
-                                  resolve_bwrap)
+from tools.jail.preflight import JailUnavailable, check_jail, jail_uid, python_roots, resolve_bwrap
 from tools.jail.settings import JailSettings
 from tools.jail.watchdog import BudgetWatchdog
 from tools.student_package import copy_student_package
