@@ -59,7 +59,9 @@ def book_url(built_book: Path) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API holds the thread's event loop while it is open, so it must
+# be closed before another module's browser test (the student edition's) starts its own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's chromium driven by playwright (playwright's own browsers are never used)."""
     if not CHROMIUM.is_file():
