@@ -10,8 +10,8 @@ import pytest
 
 from tinytorch import olympics
 
-DOCUMENTED = ["BenchmarkReport", "BenchmarkReport.benchmark_model", "generate_submission",
-              "save_submission", "validate_submission_schema"]
+DOCUMENTED = ["BenchmarkReport", "BenchmarkReport.benchmark_model", "measure_model", "generate_submission",
+              "submission_errors", "validate_submission_schema", "save_submission"]
 PROPERTIES = ["model_name", "metrics", "system_info", "timestamp"]
 
 
