@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -15,21 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import launched_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# Without the background-networking flags chromium keeps trying to reach Google services,
-# which a closed network refuses; the book itself must need no network at all.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -59,21 +47,8 @@ def book_url(built_book: Path) -> Iterator[str]:
         server.server_close()
 
 
-# Module scope: Playwright's sync API holds the thread's event loop while it is open, so it must
-# be closed before another module's browser test (the student edition's) starts its own.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium driven by playwright (playwright's own browsers are never used)."""
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `make install-chromium` as root "
-            "(or `sudo apt-get install -y chromium`, or set CHROMIUM=/path/to/chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    """Debian's chromium driven by playwright, for this module's tests only."""
+    with launched_chromium() as chromium:
+        yield chromium

@@ -30,7 +30,7 @@ def documented_parameters(block: str) -> list[str]:
     for param in params:
         text = html.unescape(re.sub(r"<[^>]+>", "", param))
         names.append(re.split(r"[:=]", text, maxsplit=1)[0].strip().lstrip("*"))
-    return names
+    return [name for name in names if name]  # a bare `*` (keyword-only marker) names nothing
 
 
 def code_parameters(qualname: str) -> list[str]:

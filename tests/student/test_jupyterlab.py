@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.book.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import launched_chromium
 from tools.course import BEGIN_SOLUTION, END_SOLUTION, SOURCE_PY, regions
 from tools.reference import nbgrader_meta
 from tools.release import source_notebook
@@ -95,16 +95,8 @@ def lab(student, tmp_path_factory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make install-chromium` as root")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 class Notebook:
