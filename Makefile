@@ -79,7 +79,7 @@ release: install
 gradebook.db:
 	$(MAKE) release
 
-# Grade submitted/<student>/20_capstone/capstone.ipynb, one student per task, on a Dask LocalCluster
+# Grade submitted/<student>/20_capstone/capstone.ipynb, a few students per task, on a Dask LocalCluster
 # of $(JOBS) worker processes (or the existing cluster at SCHEDULER=tcp://host:8786), with the
 # scores stock `nbgrader autograde 20_capstone` gives; prints and writes grading-report.csv/.txt.
 # FORCE=1 regrades students already graded.
