@@ -6,6 +6,7 @@ import copy
 import html
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -48,20 +49,23 @@ def leaked_lines(region: set[str], allowed: set[str], text: str) -> list[str]:
                   if line in shown or (line not in allowed_text and line in text))
 
 
+def json_strings(node: object) -> Iterator[str]:
+    """Every string inside a parsed JSON value, keys included, in document order."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from json_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from json_strings(item)
+
+
 def notebook_strings(path: Path) -> str:
     """Every string of a notebook file (sources, metadata, outputs), decoded from JSON and
     joined, so a leak is found wherever it hides and however JSON escapes it."""
-    def walk(node):
-        if isinstance(node, str):
-            yield node
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                yield key
-                yield from walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item)
-    return "\n".join(walk(json.loads(Path(path).read_text(encoding="utf-8"))))
+    return "\n".join(json_strings(json.loads(Path(path).read_text(encoding="utf-8"))))
 
 
 def cell_by_id(nb, grade_id: str):

@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.pipeline.pipeline_helpers import outside_region_lines
+from tests.pipeline.pipeline_helpers import json_strings, outside_region_lines
 from tools.course import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -84,18 +84,6 @@ def secrets() -> Secrets:
                    "\n".join(shown))
 
 
-def _json_strings(node: object):
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _json_strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _json_strings(item)
-
-
 def searchable_texts(name: str, data: bytes) -> list[str]:
     """Every text a file can show: UTF-8 text as is and, for JSON, its decoded strings (escapes
     undone); a zip archive (numpy's .npz) member by member; other bytes as Latin-1, which maps
@@ -110,7 +98,7 @@ def searchable_texts(name: str, data: bytes) -> list[str]:
         return [data.decode("latin-1")]
     texts = [text]
     if name.endswith((".ipynb", ".json")):
-        texts.append("\n".join(_json_strings(json.loads(text))))
+        texts.append("\n".join(json_strings(json.loads(text))))
     return texts
 
 
