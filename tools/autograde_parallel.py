@@ -2,8 +2,8 @@
 sequential ``nbgrader autograde`` would give, merged into the one gradebook, and write the
 grading report.
 
-One task grades a few students (``--per-task K``; by default about ``TASKS_PER_WORKER`` tasks per
-worker) with stock ``nbgrader autograde`` in a
+One task grades a few students (``--per-task K``; by default groups that shrink to one student
+as the batch drains) with stock ``nbgrader autograde`` in a
 scratch course built from bytes it is sent (tools/grading/task.py): the release's nbgrader
 source, the gradebook without students, the student package and the student's submitted folder.
 It returns its gradebook and the autograded folder; this process, the one writer, merges the
@@ -79,21 +79,34 @@ def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> li
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
 
 
-#: With ``--per-task`` unset, each worker gets about this many tasks: enough for the scheduler to
-#: balance a slow notebook (it delays a fraction of one worker's share), few enough that a big
-#: batch pays one nbgrader start-up for several students.
+#: With ``--per-task`` unset, each task takes this fraction of the students still waiting, divided
+#: among the workers (guided self-scheduling): the first tasks hold several students, so a big
+#: batch pays one nbgrader start-up for several, and the last ones a single student, so a worker
+#: that finishes early finds small tasks left instead of idling while another grades a long group.
 TASKS_PER_WORKER = 4
 
 
-def students_per_task(students: int, workers: int) -> int:
-    """The default group size: ``students`` spread over ``TASKS_PER_WORKER`` tasks per worker."""
-    return max(1, math.ceil(students / (TASKS_PER_WORKER * max(1, workers))))
+def task_sizes(students: int, workers: int) -> list[int]:
+    """The default group sizes, in grading order: each ``ceil(waiting / (TASKS_PER_WORKER *
+    workers))``, so they shrink to one student as the batch drains."""
+    sizes, waiting = [], students
+    while waiting > 0:
+        size = math.ceil(waiting / (TASKS_PER_WORKER * max(1, workers)))
+        sizes.append(size)
+        waiting -= size
+    return sizes
 
 
-def groups(students: list[str], per_task: int) -> list[list[str]]:
-    """``students`` in consecutive groups of ``per_task``: one grading task each."""
-    size = max(1, per_task)
-    return [students[k:k + size] for k in range(0, len(students), size)]
+def groups(students: list[str], workers: int, per_task: int | None = None) -> list[list[str]]:
+    """``students`` in consecutive groups, one grading task each: of ``per_task`` students when
+    given, else of the shrinking :func:`task_sizes` for ``workers``."""
+    sizes = ([max(1, per_task)] * math.ceil(len(students) / max(1, per_task)) if per_task
+             else task_sizes(len(students), workers))
+    out, start = [], 0
+    for size in sizes:
+        out.append(students[start:start + size])
+        start += size
+    return out
 
 
 def autograded_folder(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> Path:
@@ -194,22 +207,25 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     work_base.mkdir(parents=True, exist_ok=True)
     collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
     failures: list[TaskFailure] = []
+    checks: dict[str, SubmissionChecks] = {}
     submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
-        # The bundle is read (seconds: nbgrader's gradebook is imported and emptied) while the
-        # cluster's workers start in their own processes.
+        # The bundle is read (nbgrader's gradebook is imported and emptied) while the cluster's
+        # workers start in their own processes, and the submissions are checked for the report
+        # while they are graded.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
+            checking = pool.submit(_check_submissions, course_root, submitted)
             with dask_client(scheduler, jobs) as client:
                 bundle, records = reading.result()
                 hosts = workers_per_host(client)
                 bundle = replace(bundle, workers_per_host=hosts)
-                size = per_task or students_per_task(len(todo), sum(hosts.values()))
                 tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
-                         for group in groups(todo, size)]
+                         for group in groups(todo, sum(hosts.values()), per_task)]
                 failures = run_tasks(client, bundle, tasks, collector)
-    lines = _report_lines(course_root, assignment, chosen, skipped, submitted, collector, failures)
+            checks = checking.result()
+    lines = _report_lines(course_root, assignment, chosen, skipped, checks, collector, failures)
     csv_path, txt_path = write_report(course_root, lines)
     return GradingRun(lines, csv_path, txt_path, collector.log_folder)
 
@@ -221,6 +237,25 @@ def _read_inputs(course_root: Path, options: list[str], assignment: str,
     return bundle, student_records(sqlite_url(course_root / "gradebook.db"), assignment, students)
 
 
+@dataclass(frozen=True)
+class SubmissionChecks:
+    """What the report says of a submission from its files alone."""
+
+    problem: str | None     # why it holds no gradable notebook, or None
+    tamper_signs: list[str]  # names its own cells use that kernel tampering needs
+
+
+def _check_submissions(course_root: Path, submitted: dict[str, dict[str, bytes]]
+                       ) -> dict[str, SubmissionChecks]:
+    """:class:`SubmissionChecks` of each submitted folder, by student."""
+    if not submitted:
+        return {}
+    given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8"))
+    return {student: SubmissionChecks(submission_problem(files, NOTEBOOK_ID),
+                                      submission_tamper_signs(files, NOTEBOOK_ID, given))
+            for student, files in submitted.items()}
+
+
 def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
     everyone = submitted_students(course_root, assignment)
     missing = sorted(set(students or []) - set(everyone))
@@ -230,12 +265,10 @@ def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> l
 
 
 def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped: list[str],
-                  submitted: dict, collector: Collector,
+                  checks: dict[str, SubmissionChecks], collector: Collector,
                   failures: list[TaskFailure]) -> list[ReportLine]:
     score = scores(sqlite_url(course_root / "gradebook.db"), assignment, chosen)
     failed = {s: f.reason for f in failures for s in f.students}
-    graded = [s for s in chosen if s not in skipped and s not in failed]
-    given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8")) if graded else {}
     lines = []
     for student in chosen:
         total, maximum = score.get(student, (None, None))
@@ -245,11 +278,11 @@ def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped
         elif student in failed:
             lines.append(ReportLine(student, NOT_GRADED, total, maximum, failed[student]))
         else:
+            check = checks[student]
             lines.append(build_line(
-                student, score.get(student), student in collector.autograded,
-                submission_problem(submitted[student], NOTEBOOK_ID),
+                student, score.get(student), student in collector.autograded, check.problem,
                 collector.events.get(student, []), collector.logs.get(student, "the task log"),
-                submission_tamper_signs(submitted[student], NOTEBOOK_ID, given)))
+                check.tamper_signs))
     return lines
 
 
@@ -286,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler, "
                         "e.g. tcp://host:8786 (instead of a local cluster)")
     parser.add_argument("--per-task", type=positive_int, default=None,
-                        help=f"students per grading task (default: about {TASKS_PER_WORKER} tasks per worker)")
+                        help="students per grading task (default: groups that shrink to one student "
+                        "as the batch drains)")
     parser.add_argument("--course-root", type=Path, default=REPO, help="nbgrader course root")
     parser.add_argument("--force", action="store_true", help="regrade already autograded students")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")

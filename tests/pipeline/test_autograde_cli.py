@@ -37,21 +37,6 @@ def course(tmp_path, gradebook_template) -> Path:
     return tmp_path
 
 
-def test_students_are_grouped_into_tasks_in_order():
-    students = [f"s{k}" for k in range(5)]
-    assert ap.groups(students, 1) == [[s] for s in students]
-    assert ap.groups(students, 2) == [["s0", "s1"], ["s2", "s3"], ["s4"]]
-    assert ap.groups(students, 9) == [students]
-
-
-def test_default_group_size_gives_each_worker_a_few_tasks():
-    assert ap.students_per_task(12, 2) == 2          # 6 tasks: 3 per worker
-    assert ap.students_per_task(17, 2) == 3          # 6 tasks
-    assert ap.students_per_task(4, 2) == 1           # small batches: one student per task
-    assert ap.students_per_task(5000, 40) == 32      # 157 tasks, about 4 per worker
-    assert ap.students_per_task(0, 2) == 1
-
-
 def test_exit_code_2_for_an_unknown_student(course, capsys):
     assert ap.main(["--course-root", str(course), "--student", "ana", "--student", "zed"]) == 2
     assert "zed" in capsys.readouterr().err

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from tools.grading import launch
 from tools.grading.task import CourseBundle, Submission, TaskResult, grade_task
 
 #: Tries of a task whose worker dies (the scheduler's allowed failures + 1) on the LocalCluster.
@@ -29,6 +31,20 @@ class TaskFailure:
     reason: str
 
 
+def _warm_workers(client) -> None:
+    """Have every worker, and every worker that joins later (one restarted after dying), start
+    nbgrader's fork server as soon as it is up (tools/grading/launch.py)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class WarmNbgrader(WorkerPlugin):
+        name = "tinytorch-warm-nbgrader"
+
+        def setup(self, worker) -> None:
+            launch.warm()
+
+    client.register_plugin(WarmNbgrader())
+
+
 @contextmanager
 def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     """A Dask client: of a new ``LocalCluster`` of ``jobs`` single-threaded worker processes on
@@ -38,16 +54,14 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        # One task per worker at a time: a task queued behind a slow student would wait for it
-        # while another worker sits idle.
         # Workers that may have children of their own start nbgrader from a fork server that
         # imported it once (tools/grading/launch.py).
         with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
-                              "distributed.scheduler.worker-saturation": 1.0,
                               "distributed.worker.daemon": False}):
             with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                               host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
                     Client(cluster) as client:
+                _warm_workers(client)
                 yield client
         return
     try:
@@ -56,6 +70,7 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     except (OSError, TimeoutError) as err:
         raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
     with client:
+        _warm_workers(client)
         yield client
 
 
@@ -87,9 +102,38 @@ def workers_per_host(client) -> dict[str, int]:
     return counts
 
 
-def _share(bundle: CourseBundle) -> CourseBundle:
-    """The bundle, as a task result every grading task depends on."""
-    return bundle
+def run_in_order(client, function: Callable, common, groups: list, retries: int,
+                 on_done: Callable[[object, list], None]) -> None:
+    """Run ``function(common, group)`` for each group on ``client``'s cluster, started in the
+    groups' order and never more at once than the cluster has threads; ``on_done(future, group)``
+    gets each future, finished or failed, in this process as it ends.
+
+    The tasks wait here, not on the scheduler: a task the scheduler hands to a worker early waits
+    there behind that worker's current one, perhaps a student looping until the budget, while
+    another worker idles; and among the tasks it holds back it picks in no particular order.
+    ``common`` travels with each task rather than as data held on some workers, since the
+    scheduler sends a task only to workers that hold its data (so at the start, only to the one
+    that has it, while the others wait to steal); a few tasks in flight keep that cheap."""
+    from distributed import as_completed
+
+    waiting = deque(groups)
+    started: dict = {}
+    running = as_completed()
+
+    def start_more() -> None:
+        slots = max(1, sum(client.nthreads().values()))
+        while waiting and running.count() < slots:
+            group = waiting.popleft()
+            future = client.submit(function, common, group, pure=False, retries=retries,
+                                   key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}")
+            started[future] = group
+            running.add(future)
+
+    start_more()
+    for future in running:
+        on_done(future, started.pop(future))
+        future.release()
+        start_more()
 
 
 def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
@@ -97,28 +141,21 @@ def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
     """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
     each result as it arrives, in this process (the one writer of the course gradebook); the
     tasks that failed every try are returned."""
-    from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
     attempts = tries(client)
-    # The bundle travels once to each worker that needs it, not with every task. It is the result
-    # of a task rather than scattered data: the scheduler can recompute a task's result when the
-    # workers holding it die, but scattered data would be lost with them.
-    shared = client.submit(_share, bundle, pure=False, key=f"bundle-{uuid.uuid4().hex[:8]}")
-    futures = {client.submit(grade_task, shared, group, pure=False, retries=attempts - 1,
-                             key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}"):
-               tuple(s.student_id for s in group) for group in groups}
     failures = []
-    for future in as_completed(futures):
-        students = futures[future]
+
+    def done(future, group: list[Submission]) -> None:
         if future.status == "finished":
             on_result(future.result())
+            return
+        error = future.exception()
+        if isinstance(error, KilledWorker):
+            reason = f"task failed after {attempts} tries: the worker grading it died each time"
         else:
-            error = future.exception()
-            if isinstance(error, KilledWorker):
-                reason = f"task failed after {attempts} tries: the worker grading it died each time"
-            else:
-                reason = f"task failed after {attempts} tries: {type(error).__name__}: {error}"
-            failures.append(TaskFailure(students, reason))
-        future.release()
+            reason = f"task failed after {attempts} tries: {type(error).__name__}: {error}"
+        failures.append(TaskFailure(tuple(s.student_id for s in group), reason))
+
+    run_in_order(client, grade_task, bundle, groups, attempts - 1, done)
     return failures

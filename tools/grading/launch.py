@@ -41,6 +41,18 @@ def run_nbgrader(args: list[str], cwd: Path, env: dict[str, str], log_path: Path
     return child.exitcode
 
 
+def warm() -> None:
+    """Start the fork server now, without waiting for it: it imports nbgrader while this worker
+    waits for its first task, instead of during it. Does nothing where nbgrader runs as a plain
+    subprocess (a daemonic worker)."""
+    if multiprocessing.current_process().daemon:
+        return
+    _forkserver()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def _forkserver():
     global _context
     if _context is None:

@@ -1,0 +1,85 @@
+"""How a batch becomes grading tasks and in which order workers take them: groups that shrink to
+one student as the batch drains, started in the students' order on a real Dask LocalCluster."""
+from __future__ import annotations
+
+import time
+
+import tools.autograde_parallel as ap
+from tools.grading.cluster import dask_client, run_in_order
+from tools.grading.task import Submission
+
+
+def test_fixed_groups_keep_the_students_order():
+    students = [f"s{k}" for k in range(5)]
+    assert ap.groups(students, 2, per_task=1) == [[s] for s in students]
+    assert ap.groups(students, 2, per_task=2) == [["s0", "s1"], ["s2", "s3"], ["s4"]]
+    assert ap.groups(students, 2, per_task=9) == [students]
+
+
+def test_default_groups_shrink_to_one_student():
+    assert ap.task_sizes(17, 2) == [3, 2, 2, 2] + [1] * 8
+    assert ap.task_sizes(12, 2) == [2, 2] + [1] * 8
+    assert ap.task_sizes(4, 2) == [1] * 4
+    assert ap.task_sizes(0, 2) == []
+    big = ap.task_sizes(5000, 40)
+    assert big[0] == 32 and big[-12:] == [1] * 12
+    assert sum(big) == 5000 and big == sorted(big, reverse=True)
+    assert len(big) < 5000 / 5, "a big batch shares nbgrader start-ups among several students"
+    students = [f"s{k:02d}" for k in range(17)]
+    grouped = ap.groups(students, 2)
+    assert [len(g) for g in grouped] == ap.task_sizes(17, 2)
+    assert [s for g in grouped for s in g] == students
+
+
+def _stand_in(slow_s: float, group: list[Submission]) -> tuple[str, float, float]:
+    """A stand-in task: which group it was, when a worker started it and when it ended. The
+    group named ``slow`` takes ``slow_s`` seconds, as a student looping until the budget would."""
+    started = time.time()
+    time.sleep(slow_s if group[0].student_id == "slow" else 0.2)
+    return group[0].student_id, started, time.time()
+
+
+def _run(workers: int, students: list[str], slow_s: float) -> dict[str, tuple[float, float]]:
+    """Run the stand-in tasks through :func:`run_in_order` on a real LocalCluster; when each
+    started and ended, by student."""
+    ran: dict[str, tuple[float, float]] = {}
+
+    def done(future, group) -> None:
+        student, started, ended = future.result()
+        assert [s.student_id for s in group] == [student]
+        ran[student] = (started, ended)
+
+    with dask_client(None, workers) as client:
+        run_in_order(client, _stand_in, slow_s, [[Submission(s, {})] for s in students], 0, done)
+    return ran
+
+
+def test_workers_start_the_tasks_in_the_students_order():
+    students = [f"s{k:02d}" for k in range(8)]
+    ran = _run(1, students, 0.0)
+    assert sorted(ran, key=lambda s: ran[s][0]) == students
+
+
+def test_a_slow_task_holds_one_worker_while_the_other_takes_the_rest():
+    students = ["s00", "s01", "slow", "s03", "s04", "s05", "s06", "s07", "s08"]
+    ran = _run(2, students, 4.0)
+    slow_start, slow_end = ran.pop("slow")
+    later = [s for s in students[3:]]
+    assert all(ran[s][0] >= slow_start for s in later), "tasks start in the students' order"
+    assert all(ran[s][1] <= slow_end for s in later), \
+        "every later task ran on the other worker while the slow one held its own"
+
+
+def _fork_servers() -> list[str]:
+    """Command lines of this worker's child processes that are multiprocessing fork servers."""
+    import psutil
+
+    return [" ".join(child.cmdline()) for child in psutil.Process().children()
+            if "multiprocessing.forkserver" in " ".join(child.cmdline())]
+
+
+def test_each_worker_starts_importing_nbgrader_before_its_first_task():
+    with dask_client(None, 2) as client:
+        servers = client.run(_fork_servers)
+    assert len(servers) == 2
+    assert all(len(lines) == 1 and "nbgrader" in lines[0] for lines in servers.values()), servers
