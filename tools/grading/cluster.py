@@ -22,6 +22,20 @@ from tools.grading.task import CourseBundle, Submission, TaskResult, grade_task
 #: An existing cluster keeps its own setting; the report states the number it used.
 LOCAL_TRIES = 3
 
+#: The LocalCluster's own bookkeeping, made sparser. Its defaults sample each worker's task thread
+#: every 10 ms (the profiler), check the event loops every 20 ms and memory every 100 ms: about a
+#: tenth of a core when idle, taken from the kernels being graded. A grading task is seconds long
+#: and its thread only waits for nbgrader; tasks never wait on a worker, so there is nothing to
+#: steal.
+LOCAL_CONFIG = {
+    "distributed.worker.daemon": False,  # see tools/grading/launch.py
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+}
+
 
 @dataclass(frozen=True)
 class TaskFailure:
@@ -54,12 +68,10 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        # Workers that may have children of their own start nbgrader from a fork server that
-        # imported it once (tools/grading/launch.py).
         with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
-                              "distributed.worker.daemon": False}):
+                              **LOCAL_CONFIG}):
             with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
+                              host="127.0.0.1", dashboard_address=None) as cluster, \
                     Client(cluster) as client:
                 _warm_workers(client)
                 yield client
