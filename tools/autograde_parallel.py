@@ -45,12 +45,11 @@ from tools.course import (
 )
 from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host
 from tools.grading.gradebook import (
-    copy_gradebook,
     merge_submissions,
     scores,
     sqlite_url,
     student_records,
-    without_students,
+    template_gradebook,
 )
 from tools.grading.report import (
     NOT_GRADED,
@@ -127,8 +126,7 @@ def course_bundle(course_root: Path, extra: list[str], assignment: str = ASSIGNM
         raise FileNotFoundError(f"no nbgrader source at {source}: build the release first (make release)")
     with tempfile.TemporaryDirectory(prefix="gradebook-template-") as folder:
         template = Path(folder) / "gradebook.db"
-        copy_gradebook(Path(course_root) / "gradebook.db", template)
-        without_students(sqlite_url(template))
+        template_gradebook(Path(course_root) / "gradebook.db", template)
         gradebook = template.read_bytes()
     package = {p.as_posix(): (REPO / p).read_bytes() for p in student_package_files(REPO)}
     env = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
@@ -211,9 +209,9 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
-        # The bundle is read (nbgrader's gradebook is imported and emptied) while the cluster's
-        # workers start in their own processes, and the submissions are checked for the report
-        # while they are graded.
+        # The bundle and the roster are read (nbgrader's gradebook API is imported) while the
+        # cluster's workers start in their own processes, and the submissions are checked for the
+        # report while they are graded.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
             checking = pool.submit(_check_submissions, course_root, submitted)
@@ -234,7 +232,7 @@ def _read_inputs(course_root: Path, options: list[str], assignment: str,
                  students: list[str]) -> tuple[CourseBundle, dict]:
     """The bundle every task shares and the gradebook's records of ``students``."""
     bundle = course_bundle(course_root, options, assignment)
-    return bundle, student_records(sqlite_url(course_root / "gradebook.db"), assignment, students)
+    return bundle, student_records(course_root / "gradebook.db", assignment, students)
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("dask")
     (folder / "work").mkdir()
     env = {**nbgrader_env(), "PYTHONPATH": str(REPO),  # the grading code, and nothing of a course
-           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(TRIES - 1),
-           # one task per worker at a time, so a killed worker takes down one student's task only
-           "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(TRIES - 1)}
     cluster = Cluster(folder, env)
     try:
         cluster.start_scheduler()

@@ -35,11 +35,11 @@ STUDENT_PACKAGE_DIR = "tinytorch-student-package"
 
 @dataclass(frozen=True)
 class CourseBundle:
-    """What every task of one grading run shares: sent once to each worker."""
+    """What every task of one grading run shares (about 0.5 MB, sent with each task)."""
 
     assignment: str
     source: Files              # the release's nbgrader source folder of the assignment
-    gradebook: bytes           # the course gradebook without any student (see gradebook.without_students)
+    gradebook: bytes           # the course gradebook without any student (see gradebook.template_gradebook)
     student_package: Files     # the student package, paths starting with tinytorch/
     options: tuple[str, ...] = ()            # extra nbgrader options, e.g. --force
     env: dict[str, str] = field(default_factory=dict)  # variables set for every nbgrader run
