@@ -43,7 +43,7 @@ from tools.course import (
     nbgrader_env,
     source_notebook_path,
 )
-from tools.grading.cluster import TaskFailure, dask_client, run_tasks, workers_per_host
+from tools.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
 from tools.grading.gradebook import (
     merge_submissions,
     scores,
@@ -217,8 +217,8 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
             checking = pool.submit(_check_submissions, course_root, submitted)
             with dask_client(scheduler, jobs) as client:
                 bundle, records = reading.result()
-                hosts = workers_per_host(client)
-                bundle = replace(bundle, workers_per_host=hosts)
+                hosts = tasks_per_host(client)
+                bundle = replace(bundle, tasks_per_host=hosts)
                 tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
                          for group in groups(todo, sum(hosts.values()), per_task)]
                 failures = run_tasks(client, bundle, tasks, collector)

@@ -94,12 +94,12 @@ def test_tasks_share_their_host_cores_between_math_libraries(monkeypatch):
     for name in task.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     host = task._host()
-    bundle = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, workers_per_host={host: 2})
+    bundle = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, tasks_per_host={host: 2})
     assert all(task.task_env(bundle)[name] == "2" for name in task.THREAD_VARIABLES)
-    crowded = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, workers_per_host={host: 8})
+    crowded = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, tasks_per_host={host: 8})
     assert task.task_env(crowded)["OMP_NUM_THREADS"] == "1"
     mine = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, env={"OPENBLAS_NUM_THREADS": "3"},
-                             workers_per_host={host: 2})
+                             tasks_per_host={host: 2})
     assert task.task_env(mine)["OPENBLAS_NUM_THREADS"] == "3", "an instructor's own setting wins"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import tools.autograde_parallel as ap
-from tools.grading.cluster import dask_client, run_in_order
+from tools.grading.cluster import dask_client, run_in_order, tasks_per_host
 from tools.grading.task import Submission
 
 
@@ -83,3 +83,11 @@ def test_each_worker_starts_importing_nbgrader_before_its_first_task():
         servers = client.run(_fork_servers)
     assert len(servers) == 2
     assert all(len(lines) == 1 and "nbgrader" in lines[0] for lines in servers.values()), servers
+
+
+def test_a_worker_with_several_threads_counts_as_that_many_task_slots():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        assert tasks_per_host(client) == {"127.0.0.1": 3}

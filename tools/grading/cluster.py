@@ -106,11 +106,12 @@ def tries(client) -> int:
         lambda: dask.config.get("distributed.scheduler.allowed-failures")))
 
 
-def workers_per_host(client) -> dict[str, int]:
-    """How many workers the cluster has on each host (each task's share of its host's cores)."""
+def tasks_per_host(client) -> dict[str, int]:
+    """How many tasks the cluster runs at once on each host, one per worker thread (each task's
+    share of its host's cores)."""
     counts: dict[str, int] = {}
     for info in client.scheduler_info(n_workers=-1)["workers"].values():
-        counts[info["host"]] = counts.get(info["host"], 0) + 1
+        counts[info["host"]] = counts.get(info["host"], 0) + info["nthreads"]
     return counts
 
 

@@ -43,7 +43,7 @@ class CourseBundle:
     student_package: Files     # the student package, paths starting with tinytorch/
     options: tuple[str, ...] = ()            # extra nbgrader options, e.g. --force
     env: dict[str, str] = field(default_factory=dict)  # variables set for every nbgrader run
-    workers_per_host: dict[str, int] = field(default_factory=dict)  # to share each host's cores
+    tasks_per_host: dict[str, int] = field(default_factory=dict)  # to share each host's cores
 
 
 @dataclass(frozen=True)
@@ -154,10 +154,10 @@ def jail_options(package: Path) -> list[str]:
 
 def task_env(bundle: CourseBundle) -> dict[str, str]:
     """nbgrader's environment for this task: the bundle's variables, and math-library threads
-    limited to this worker's share of its host's cores unless the instructor set them."""
+    limited to this task's share of its host's cores unless the instructor set them."""
     env = nbgrader_env()
     env.update(bundle.env)
-    share = str(max(1, (os.cpu_count() or 1) // max(1, bundle.workers_per_host.get(_host(), 1))))
+    share = str(max(1, (os.cpu_count() or 1) // max(1, bundle.tasks_per_host.get(_host(), 1))))
     for name in THREAD_VARIABLES:
         env.setdefault(name, share)
     return env
