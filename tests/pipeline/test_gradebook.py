@@ -1,16 +1,19 @@
 """The gradebook pieces of `make autograde` that read a whole course at once: the template every
 task starts from (the course gradebook without its students, made by SQL) and the roster records
 and scores read in bulk. Each is checked against what nbgrader's own API gives one student at a
-time, on a course gradebook holding graded-looking students."""
+time, on a course gradebook holding graded-looking students; and end to end, a forced regrade
+of known students by `make autograde` keeps their roster entries and stock nbgrader's scores."""
 from __future__ import annotations
 
 import datetime
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tools.course import ASSIGNMENT_ID
+from tools.autograde_parallel import autograde, run_sequential
+from tools.course import ASSIGNMENT_ID, SOURCE_DIRECTORY, submission_path
 from tools.grading.gradebook import (
     STUDENT_TABLES,
     copy_gradebook,
@@ -20,6 +23,8 @@ from tools.grading.gradebook import (
     student_records,
     template_gradebook,
 )
+
+from pipeline_helpers import gradebook_rows, mutate, reference_submission, write_submission
 
 STUDENTS = 40
 EXTENSION = datetime.timedelta(days=2)
@@ -99,3 +104,28 @@ def test_records_and_scores_match_nbgrader_one_student_at_a_time(course_gradeboo
     assert got["s01"][0] > 0 and got["s00"][0] == 0, "the fixture's partial scores are read"
     assert "roster-only" not in got and "never-seen" not in got
     assert student_records(course_gradebook, ASSIGNMENT_ID, ["never-seen"]) == {}
+
+
+def test_a_regrade_of_known_students_keeps_their_roster_and_scores_as_stock(built_course, tmp_path):
+    reference = reference_submission(built_course.release, built_course.source)
+    batch = {"ana": reference, "ben": mutate(reference, "simple-mlp", [
+        ("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")])}
+    roots = {}
+    for name in ("stock", "cluster"):
+        roots[name] = root = tmp_path / name
+        shutil.copytree(built_course.root / SOURCE_DIRECTORY, root / SOURCE_DIRECTORY)
+        shutil.copy(built_course.root / "gradebook.db", root / "gradebook.db")
+        for student, nb in batch.items():
+            write_submission(nb, submission_path(root, student))
+    assert run_sequential(roots["stock"], list(batch), [], quiet=True) == []
+    assert autograde(roots["cluster"], jobs=2) == []
+    with open_gradebook(sqlite_url(roots["cluster"] / "gradebook.db")) as gb:
+        gb.update_or_create_student("ben", first_name="Ben", email="ben@uni.edu")
+        gb.db.commit()
+    assert autograde(roots["cluster"], jobs=2, force=True) == []
+    rows = gradebook_rows(roots["cluster"], list(batch))
+    assert rows == gradebook_rows(roots["stock"], list(batch))
+    assert rows["ben"]["grades"]["test-simple-mlp"][0] == 0 and rows["ana"]["score"] == 100
+    with open_gradebook(sqlite_url(roots["cluster"] / "gradebook.db")) as gb:
+        ben = gb.find_student("ben")
+        assert (ben.first_name, ben.email) == ("Ben", "ben@uni.edu"), "the roster survives a regrade"
