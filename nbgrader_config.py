@@ -52,6 +52,13 @@ c.Autograde.create_student = True
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
+# A graded kernel is killed once its last cell has run, not asked to shut down: its outputs are
+# all in the notebook by then. ipykernel 7's graceful shutdown sometimes deadlocks (its control
+# thread waits for an output flush from the I/O thread the closing kernel has already stopped),
+# and jupyter_client then waits 2.5 s before it terminates the kernel: one notebook in twenty to
+# forty on busy cores. The kill is SIGKILL to the jail, whose PID namespace ends with it.
+c.Execute.shutdown_kernel = "immediate"
+
 # Kernels talk over Unix sockets in a folder private to this nbgrader process. With TCP, a port
 # picked as free can be taken by another process before the kernel binds it ("Address already in
 # use"), which fails a submission at random when several graders run at once.

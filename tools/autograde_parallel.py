@@ -45,6 +45,7 @@ from tools.course import (
 )
 from tools.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
 from tools.grading.gradebook import (
+    import_api,
     merge_submissions,
     scores,
     sqlite_url,
@@ -209,11 +210,13 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
-        # The bundle and the roster are read (nbgrader's gradebook API is imported) while the
-        # cluster's workers start in their own processes, and the submissions are checked for the
-        # report while they are graded.
+        # While the cluster's workers start in their own processes, this process reads the
+        # bundle and the roster, then imports nbgrader's gradebook API for the merges (its cores
+        # are idle then, and busy grading at the first merge); the submissions are checked for
+        # the report while they are graded.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
+            pool.submit(import_api)
             checking = pool.submit(_check_submissions, course_root, submitted)
             with dask_client(scheduler, jobs) as client:
                 bundle, records = reading.result()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import tools.autograde_parallel as ap
 from tools.grading.cluster import dask_client, run_in_order, tasks_per_host
 from tools.grading.task import Submission
@@ -68,6 +70,35 @@ def test_a_slow_task_holds_one_worker_while_the_other_takes_the_rest():
     assert all(ran[s][0] >= slow_start for s in later), "tasks start in the students' order"
     assert all(ran[s][1] <= slow_end for s in later), \
         "every later task ran on the other worker while the slow one held its own"
+
+
+def test_a_freed_worker_starts_its_next_task_while_a_result_is_still_handled():
+    """Results are handled in one thread (the one writer), off the loop that starts tasks: a
+    merge taking long (the first one imports nbgrader) holds up no worker."""
+    students = [f"s{k:02d}" for k in range(6)]
+    ran: dict[str, tuple[float, float]] = {}
+    handled: list[str] = []
+
+    def done(future, group) -> None:
+        student, started, ended = future.result()
+        ran[student] = (started, ended)
+        if not handled:
+            time.sleep(1.0)  # a slow first merge
+        handled.append(student)
+
+    with dask_client(None, 1) as client:
+        run_in_order(client, _stand_in, 0.0, [[Submission(s, {})] for s in students], 0, done)
+    assert handled == students, "results are handled one at a time, in the order they end"
+    first_end = ran["s00"][1]
+    assert ran["s02"][0] < first_end + 1.0, "the worker went on while the first result was handled"
+
+
+def test_an_error_handling_a_result_stops_the_run_and_is_raised():
+    def done(future, group) -> None:
+        raise RuntimeError(f"gradebook locked while merging {group[0].student_id}")
+
+    with dask_client(None, 1) as client, pytest.raises(RuntimeError, match="merging s00"):
+        run_in_order(client, _stand_in, 0.0, [[Submission("s00", {})]], 0, done)
 
 
 def _fork_servers() -> list[str]:

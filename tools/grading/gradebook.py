@@ -29,6 +29,12 @@ def copy_gradebook(src: Path, dest: Path) -> None:
         source.close()
 
 
+def import_api() -> None:
+    """Import nbgrader's gradebook API now: it takes seconds (``nbgrader`` imports its server
+    extensions, nbformat and jsonschema's format checkers), better spent before they are needed."""
+    import nbgrader.api  # noqa: F401
+
+
 @contextmanager
 def open_gradebook(url: str) -> Iterator:
     """nbgrader's Gradebook on ``url``, with SQLAlchemy's autoflush warning silenced: stock
