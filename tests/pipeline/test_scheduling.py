@@ -2,11 +2,13 @@
 one student as the batch drains, started in the students' order on a real Dask LocalCluster."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 import tools.autograde_parallel as ap
+from tools.grading import launch
 from tools.grading.cluster import dask_client, run_in_order, tasks_per_host
 from tools.grading.task import Submission
 
@@ -101,19 +103,19 @@ def test_an_error_handling_a_result_stops_the_run_and_is_raised():
         run_in_order(client, _stand_in, 0.0, [[Submission("s00", {})]], 0, done)
 
 
-def _fork_servers() -> list[str]:
-    """Command lines of this worker's child processes that are multiprocessing fork servers."""
+def test_the_local_workers_share_one_nbgrader_server_started_before_them():
+    """The LocalCluster's workers run nbgrader from one server that this process started: nbgrader
+    is imported once for the host, while the workers start, not once per worker or per task."""
     import psutil
 
-    return [" ".join(child.cmdline()) for child in psutil.Process().children()
-            if "multiprocessing.forkserver" in " ".join(child.cmdline())]
-
-
-def test_each_worker_starts_importing_nbgrader_before_its_first_task():
     with dask_client(None, 2) as client:
-        servers = client.run(_fork_servers)
-    assert len(servers) == 2
-    assert all(len(lines) == 1 and "nbgrader" in lines[0] for lines in servers.values()), servers
+        statuses = client.run(launch.server_status)
+        server = psutil.Process(next(iter(statuses.values()))["pid"])
+        assert server.ppid() == os.getpid()
+    assert len(statuses) == 2
+    assert all(s == {"pid": server.pid, "preloaded": list(launch.PRELOAD)}
+               for s in statuses.values()), statuses
+    assert not server.is_running(), "the server ends with the cluster"
 
 
 def test_a_worker_with_several_threads_counts_as_that_many_task_slots():

@@ -29,7 +29,6 @@ LOCAL_TRIES = 3
 #: and its thread only waits for nbgrader; tasks never wait on a worker, so there is nothing to
 #: steal.
 LOCAL_CONFIG = {
-    "distributed.worker.daemon": False,  # see tools/grading/launch.py
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
@@ -47,8 +46,8 @@ class TaskFailure:
 
 
 def _warm_workers(client) -> None:
-    """Have every worker, and every worker that joins later (one restarted after dying), start
-    nbgrader's fork server as soon as it is up (tools/grading/launch.py)."""
+    """Have every worker of an existing cluster, and every worker that joins later (one restarted
+    after dying), start its nbgrader server as soon as it is up (tools/grading/launch.py)."""
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class WarmNbgrader(WorkerPlugin):
@@ -69,12 +68,14 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
-                              **LOCAL_CONFIG}):
+        # One nbgrader server for the host, importing nbgrader while the workers start.
+        with launch.NbgraderServer() as server, \
+                dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
+                                 **LOCAL_CONFIG}):
             with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=None) as cluster, \
+                              host="127.0.0.1", dashboard_address=None,
+                              env={launch.SERVER_VARIABLE: server.address}) as cluster, \
                     Client(cluster) as client:
-                _warm_workers(client)
                 yield client
         return
     try:
