@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,42 @@ def test_without_cgroups_the_log_says_only_rlimits_hold():
     layout, sentence = cgroup.detect(JailSettings(cgroups=False))
     assert layout is None
     assert sentence.startswith("per-process rlimits only") and "cgroups is off" in sentence
+
+
+def test_empty_cgroups_of_graders_that_are_gone_are_swept_at_detection():
+    """A grader killed with SIGKILL (its worker lost) leaves its jail's cgroup behind; the next
+    grader's detection removes it, and nothing of a grader still running or still in use."""
+    settings = JailSettings(cgroup_name=f"tinytorch-jail-sweep-{random.randrange(10**8, 10**9)}")
+    layout, _ = cgroup.detect(settings)
+    assert layout is not None
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)
+    busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    names = {"stale": f"{dead}-0", "busy": f"{dead}-1", "running": f"{os.getpid()}-77",
+             "other": "not-a-jail"}
+    try:
+        for parent in layout.parents:
+            for name in names.values():
+                os.mkdir(os.path.join(parent, name))
+            with open(os.path.join(parent, names["busy"], "cgroup.procs"), "w") as procs:
+                procs.write(str(busy.pid))  # a process still in it: never removed
+        cgroup._detected.clear()  # a new grader process detects again
+        assert cgroup.detect(settings)[0] == layout
+        for parent in layout.parents:
+            left = {entry.name for entry in os.scandir(parent) if entry.is_dir()}
+            assert left == {names["busy"], names["running"], names["other"]}
+    finally:
+        busy.kill()
+        busy.wait()
+        for parent in layout.parents:
+            for name in names.values():
+                path = os.path.join(parent, name)
+                for _ in range(100):  # the killed process takes a moment to leave its cgroup
+                    if not os.path.isdir(path):
+                        break
+                    try:
+                        os.rmdir(path)
+                    except OSError:
+                        time.sleep(0.05)
+            os.rmdir(parent)

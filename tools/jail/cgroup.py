@@ -134,6 +134,39 @@ class JailCgroup:
                     time.sleep(0.05)
 
 
+def sweep_stale(layout: CgroupLayout) -> list[str]:
+    """Remove the jail cgroups that graders now gone left empty (a grader killed with SIGKILL,
+    its worker lost, never removes its own; the jail's processes die with it) and return their
+    paths. A cgroup's name starts with its grader's pid: one whose grader still runs is left
+    alone, and so is one that still holds processes (only an empty cgroup can be removed)."""
+    removed = []
+    for parent in layout.parents:
+        try:
+            entries = [entry for entry in os.scandir(parent) if entry.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            grader, dash, serial = entry.name.partition("-")
+            if not (dash and grader.isdigit() and serial.isdigit()) or _running(int(grader)):
+                continue
+            try:
+                os.rmdir(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -211,7 +244,8 @@ _detected: dict[tuple, tuple[CgroupLayout | None, str]] = {}
 
 def detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
     """Where this grader puts its jails' cgroups, or None, with a sentence saying which
-    mechanism limits memory and processes (tried once per process and settings)."""
+    mechanism limits memory and processes (tried once per process and settings, which also
+    sweeps away the empty cgroups of graders that are gone: :func:`sweep_stale`)."""
     key = (settings.cgroups, settings.cgroup_name, settings.cgroup_v2_parent)
     if key not in _detected:
         _detected[key] = _detect(settings)
@@ -229,6 +263,7 @@ def _detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
         layout = CgroupLayout(1, v1)
         reason = _usable(layout, settings)
         if reason is None:
+            sweep_stale(layout)
             return layout, f"{layout.describe()}: total memory and pids per jail, rlimits too"
         reasons.append(f"cgroup v1: {reason}")
     v2 = _v2_parent(settings)
@@ -236,6 +271,7 @@ def _detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
         layout = CgroupLayout(2, (v2,))
         reason = _usable(layout, settings)
         if reason is None:
+            sweep_stale(layout)
             return layout, f"{layout.describe()}: total memory and pids per jail, rlimits too"
         reasons.append(f"cgroup v2: {reason}; delegate a subtree with memory and pids enabled "
                        "and name it in c.JailSettings.cgroup_v2_parent")
