@@ -5,9 +5,9 @@
 A fresh virtual environment (no system site packages, so nothing of the instructor's
 environment is visible) gets the edition's ``requirements.txt``; it is cached under
 ``build/student-venv/<hash of those requirements>/`` because installing JupyterLab takes a
-minute and the requirements rarely change. ``install_edition`` then installs the edition's
-``tinytorch`` by running its ``postBuild`` (what Binder runs) in a copy of the edition, which
-is cheap and always reflects the current tree.
+minute and the requirements rarely change (the venvs of earlier requirements are removed).
+``install_edition`` then installs the edition's ``tinytorch`` by running its ``postBuild`` (what
+Binder runs) in a copy of the edition, which is cheap and always reflects the current tree.
 """
 from __future__ import annotations
 
@@ -78,7 +78,27 @@ def requirements_venv(requirements: Path, cache: Path = CACHE) -> Path:
             subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True)
             _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(requirements)], venv)
             (venv / _STAMP).write_text(requirements.read_text(encoding="utf-8"), encoding="utf-8")
+    _prune(cache, keep=key)
     return venv
+
+
+def _prune(cache: Path, keep: str) -> list[str]:
+    """Remove the cached venvs of other requirements (a few hundred MB each), except one that
+    another run holds locked; returns the keys removed."""
+    removed = []
+    for lock in sorted(cache.glob("*.lock")):
+        key = lock.name[:-len(".lock")]
+        if key == keep:
+            continue
+        with open(lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being built or installed into right now
+            shutil.rmtree(cache / key, ignore_errors=True)
+            lock.unlink()
+            removed.append(key)
+    return removed
 
 
 def install_edition(edition: Path, workdir: Path, cache: Path = CACHE) -> tuple[Path, Path]:
