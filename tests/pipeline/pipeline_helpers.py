@@ -1,11 +1,12 @@
-"""Helpers of the pipeline tests: reading regions out of notebooks, mutating submissions, and
-turning feedback HTML back into text."""
+"""Helpers of the pipeline tests: reading regions out of notebooks, mutating submissions,
+turning feedback HTML back into text, and waiting for a process to reach a state."""
 from __future__ import annotations
 
 import copy
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,15 @@ def gradebook_rows(root: Path, students: list[str]) -> dict:
                 "late": [nb.late_submission_penalty for nb in sub.notebooks],
             }
     return rows
+
+
+def wait_until(ready, what: str, timeout: float, poll: float = 0.2):
+    """The first true value ``ready()`` returns, polled every ``poll`` seconds; an AssertionError
+    naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = ready()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

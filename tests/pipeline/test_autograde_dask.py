@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from tools.autograde_parallel import run_sequential
 from tools.course import NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 from tools.grading.report import GRADED, NOT_GRADED, REPORT_CSV, read_report
 
-from pipeline_helpers import gradebook_rows, mutate, reference_submission, write_submission
+from pipeline_helpers import gradebook_rows, mutate, reference_submission, wait_until, write_submission
 
 #: A task whose worker dies is tried this many times in all (the scheduler's allowed failures + 1).
 TRIES = 2
@@ -49,7 +48,8 @@ class Cluster:
     def start_scheduler(self) -> None:
         self.scheduler = self._spawn("scheduler", "--host", "127.0.0.1", "--port", "0",
                                      "--no-dashboard", "--scheduler-file", str(self.scheduler_file))
-        _wait(lambda: self.scheduler_file.is_file(), "the scheduler to write its address")
+        wait_until(lambda: self.scheduler_file.is_file(), "the scheduler to write its address",
+                   WAIT_S)
 
     def start_worker(self) -> subprocess.Popen:
         # No nanny: the worker is the process that runs the task, so killing it kills the task.
@@ -96,16 +96,6 @@ class Cluster:
                     proc.kill()
 
 
-def _wait(ready, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = ready()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("dask")
@@ -141,7 +131,7 @@ def _kill_a_grading_worker(cluster: Cluster) -> tuple[str, list[psutil.Process]]
     def grading():
         return next(((w, *found) for w in cluster.live_workers() if (found := _grading(cluster, w))),
                     None)
-    worker, started, student = _wait(grading, "a worker to grade a student")
+    worker, started, student = wait_until(grading, "a worker to grade a student", WAIT_S)
     worker.kill()
     worker.wait()
     return student, started
@@ -189,8 +179,8 @@ def test_a_killed_worker_costs_nobody_their_score(cluster, built_course, batch, 
     report = read_report(root / REPORT_CSV)
     assert report[victim]["status"] == GRADED and report[victim]["reason"] == "", report[victim]
     assert all((root / "autograded" / s / "20_capstone" / f"{NOTEBOOK_ID}.ipynb").is_file() for s in batch)
-    _wait(lambda: not any(_alive(p) for p in started), "the killed worker's processes to end",
-          timeout=60)
+    wait_until(lambda: not any(_alive(p) for p in started), "the killed worker's processes to end",
+               timeout=60)
 
 
 def _alive(proc: psutil.Process) -> bool:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import psutil
@@ -16,6 +15,8 @@ import pytest
 
 from tools.course import REPO, nbgrader_env
 from tools.grading import launch
+
+from pipeline_helpers import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +27,6 @@ def server():
 
 def _use(server, monkeypatch) -> None:
     monkeypatch.setenv(launch.SERVER_VARIABLE, server.address)
-
-
-def _wait_until(ready, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = ready()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_server_answers_once_it_has_imported_nbgrader(server, monkeypatch):
@@ -72,7 +63,7 @@ def test_a_run_is_killed_when_the_process_that_asked_for_it_dies(server, tmp_pat
                           {{}}, Path({str(tmp_path / 'sleep.log')!r}))
         """)], cwd=REPO, env={**os.environ, launch.SERVER_VARIABLE: server.address})
     try:
-        runs = _wait_until(lambda: _grandchildren(server.process.pid), "the run to start")
+        runs = wait_until(lambda: _grandchildren(server.process.pid), "the run to start", 30, 0.1)
         watchers = psutil.Process(server.process.pid).children()
         asker.kill()
         asker.wait()

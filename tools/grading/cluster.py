@@ -130,8 +130,8 @@ def run_in_order(client, function: Callable, common, groups: list, retries: int,
     ``common`` travels with each task rather than as data held on some workers, since the
     scheduler sends a task only to workers that hold its data (so at the start, only to the one
     that has it, while the others wait to steal); a few tasks in flight keep that cheap.
-    A freed thread gets its next task before the finished one's result is handled: merging a
-    result takes a tenth of a second, the first one seconds (nbgrader's import)."""
+    A freed thread gets its next task before the finished one's result is handled, so no worker
+    waits for a merge (a tenth of a second each)."""
     from distributed import as_completed
 
     waiting = deque(groups)
