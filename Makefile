@@ -28,17 +28,50 @@ install: $(STAMP)
 
 # tinytorch/olympics/capstone.py is generated from the capstone source.
 export: install
-	$(PY) -m tools.export
+	$(PY) -m tinytorch_course.authoring.export
 
 # ruff, configured in pyproject.toml: fast, so it runs before the suite.
 .PHONY: lint
 lint: install
 	$(BIN)/ruff check .
 
-# Tests that time known-cost callables run first and alone, then the rest.
+# The suite in tiers, each runnable alone; `make test` runs every tier. Tests that time known-cost
+# callables run first and alone (a busy machine inflates their samples), then the rest.
+QUICK_TESTS     := tests/core tests/data tests/perf tests/submission tests/olympics
+COURSE_TESTS    := tests/course/authoring tests/course/student
+GRADING_TESTS   := tests/course/grading
+JAIL_TESTS      := tests/course/grading/jail
+BOOK_TESTS      := tests/book
+BROWSER_TESTS   := tests/book/test_book_browser.py tests/course/student/test_jupyterlab.py
+PYTEST          := $(PY) -m pytest --durations=15
+.PHONY: test-quick test-course test-grading test-jail test-book test-browser
+
 test: install lint install-chromium install-bwrap book student student-venv
 	$(PY) -m pytest -m timing
-	$(PY) -m pytest -m "not timing"
+	$(PYTEST) -m "not timing"
+
+# framework, submission format and capstone units: under a minute
+test-quick: install
+	$(PY) -m pytest -m timing $(QUICK_TESTS)
+	$(PYTEST) -m "not timing" $(QUICK_TESTS)
+
+# the export, the release, the student edition and its venv (not its browser test)
+test-course: install student student-venv
+	$(PYTEST) $(COURSE_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
+
+# grading with real nbgrader, kernels and Dask (not the jail's own tests)
+test-grading: install install-bwrap
+	$(PYTEST) $(GRADING_TESTS) --ignore=$(JAIL_TESTS)
+
+test-jail: install install-bwrap
+	$(PYTEST) $(JAIL_TESTS)
+
+test-book: install book
+	$(PYTEST) $(BOOK_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
+
+# the book and the student's JupyterLab in headless Chromium
+test-browser: install install-chromium book student student-venv
+	$(PYTEST) $(BROWSER_TESTS)
 
 # The capstone workflow on the embedded digits data: the submission and plots the book shows.
 results: install
@@ -47,33 +80,33 @@ results: install
 # The book, always a clean strict build (an incremental rebuild after a failure can pass
 # wrongly): every page executed, warnings are errors. Mermaid is served from book/_static.
 book: install results
-	tools/fetch_mermaid.sh
+	scripts/fetch_mermaid.sh
 	rm -rf _build
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # The student edition: what a course publishes as the students' repository (build/student/):
 # the committed release, the student package, its requirements and Binder setup, a README.
 student: install
-	$(PY) -m tools.student_edition
+	$(PY) -m tinytorch_course.student.edition
 
 # A fresh venv made from the student edition's own requirements, for its tests (cached under
 # build/student-venv/ until those requirements change).
 student-venv: student
-	$(PY) -m tools.student_venv
+	$(PY) -m tinytorch_course.student.venv
 
 # Debian's chromium for the book's browser test (apt-get, root only; says how otherwise).
 install-chromium:
-	tools/install_chromium.sh
+	scripts/install_chromium.sh
 
 # bubblewrap for the grading jail every graded kernel runs in (apt-get, root only; says how
 # otherwise). `make autograde SANDBOX=0` grades without it, unsafely, and says so.
 install-bwrap:
-	tools/install_bwrap.sh
+	scripts/install_bwrap.sh
 
 # The student release: jupytext source -> nbgrader source notebook (build/nbgrader/source) ->
 # stock `nbgrader generate_assignment` -> modules/20_capstone/capstone.ipynb (committed).
 release: install
-	$(PY) -m tools.release
+	$(PY) -m tinytorch_course.authoring.release
 
 # nbgrader needs the assignment in its gradebook before it can grade.
 gradebook.db:
@@ -84,7 +117,7 @@ gradebook.db:
 # scores stock `nbgrader autograde 20_capstone` gives; prints and writes grading-report.csv/.txt.
 # FORCE=1 regrades students already graded.
 autograde: install install-bwrap gradebook.db
-	$(PY) -m tools.autograde_parallel --jobs $(JOBS) $(if $(FORCE),--force) \
+	$(PY) -m tinytorch_course.grading.coordinator --jobs $(JOBS) $(if $(FORCE),--force) \
 		$(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Feedback HTML for students (hidden tests stripped, also from tracebacks): feedback/<student>/.
@@ -93,7 +126,7 @@ feedback: install
 
 # Totals and per-test scores of every student: build/grades.csv.
 grades: install
-	PATH=$(BIN):$$PATH $(BIN)/nbgrader export --exporter=tools.grades.CellScoresExportPlugin --to=build/grades.csv
+	PATH=$(BIN):$$PATH $(BIN)/nbgrader export --exporter=tinytorch_course.grading.plugins.cellscoresexport.CellScoresExportPlugin --to=build/grades.csv
 
 bench: install
 	$(PY) benchmarks/run_all.py

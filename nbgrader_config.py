@@ -7,21 +7,15 @@
 
 The course root is the directory nbgrader runs in (the repo root); the gradebook is
 <root>/gradebook.db. The source and release steps live in the ignored build tree (see
-tools/course.py), so the jupytext .py source is never seen or copied by nbgrader.
+tinytorch_course/paths.py), so the jupytext .py source is never seen or copied by nbgrader.
 """
 import atexit
 import os
 import shutil
-import sys
 import tempfile
-from pathlib import Path
 
-_REPO = str(Path(__file__).resolve().parent)
-if _REPO not in sys.path:  # the course's own preprocessors live in tools/
-    sys.path.insert(0, _REPO)
-
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
@@ -33,10 +27,10 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from tools.course import RELEASE_DIRECTORY, SOURCE_DIRECTORY  # noqa: E402
-from tools.feedback import SanitizeHiddenTests  # noqa: E402
-from tools.jail.execute import JailedExecute  # noqa: E402
-from tools.restore_cells import RestoreLockedCells  # noqa: E402
+from tinytorch_course.grading.preprocessors.jailedexecute import JailedExecute
+from tinytorch_course.grading.preprocessors.restorelockedcells import RestoreLockedCells
+from tinytorch_course.grading.preprocessors.sanitizehiddentests import SanitizeHiddenTests
+from tinytorch_course.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -74,7 +68,7 @@ c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 c.Autograde.autograde_preprocessors = [JailedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
-# The jail's limits are settings of tools/jail/settings.py (defaults and reasons there), e.g.:
+# The jail's limits are settings of tinytorch_course/grading/jail/settings.py (defaults and reasons there), e.g.:
 #   c.JailSettings.budget_s = 300        wall-clock seconds for the whole notebook
 #   c.JailSettings.memory_mib = 4096     address space of each process in the jail
 #   c.JailSettings.max_processes = 256   processes and threads at once

@@ -1,9 +1,10 @@
 """The course pipeline's speed targets, measured in one run:
 
-- `make release` (python -m tools.release, written into a temporary course so the committed release is
+- `make release` (python -m tinytorch_course.authoring.release, written into a temporary course so the committed
+  release is
   untouched) under 20 s;
 - stock `nbgrader autograde 20_capstone` of one submission under 10 s;
-- `make autograde` (`python -m tools.autograde_parallel`: small tasks on a Dask LocalCluster of
+- `make autograde` (`python -m tinytorch_course.grading.coordinator`: small tasks on a Dask LocalCluster of
   2 workers) against stock sequential nbgrader on the same 12 submissions, at least 1.6x faster
   on 2 cores, with the same scores in both gradebooks;
 - the jail's cost: the same 12 submissions graded by `make autograde` jailed and unjailed
@@ -43,12 +44,12 @@ sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
 
-from tools.autograde_parallel import run_sequential  # noqa: E402
-from tools.course import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
-from tools.grades import score_table  # noqa: E402
-from tools.grading.gradebook import open_gradebook, sqlite_url  # noqa: E402
-from tools.grading.report import NOT_GRADED, REPORT_CSV, read_report  # noqa: E402
-from tools.reference import reference_submission  # noqa: E402
+from tinytorch_course.authoring.reference import reference_submission  # noqa: E402
+from tinytorch_course.grading.coordinator import run_sequential  # noqa: E402
+from tinytorch_course.grading.gradebook import open_gradebook, sqlite_url  # noqa: E402
+from tinytorch_course.grading.plugins.cellscoresexport import score_table  # noqa: E402
+from tinytorch_course.grading.report import NOT_GRADED, REPORT_CSV, read_report  # noqa: E402
+from tinytorch_course.paths import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 
 from _common import judge, timed, timed_run, verdict  # noqa: E402
 
@@ -78,9 +79,9 @@ def _scores(root: Path) -> dict:
 
 def _release(course: Path) -> tuple[float, object]:
     """What `make release` runs, timed, with the course root and the student copy in ``course``."""
-    return timed_run([sys.executable, "-m", "tools.release",
+    return timed_run([sys.executable, "-m", "tinytorch_course.authoring.release",
                       f"--course-root={course}", f"--out={course / 'capstone.ipynb'}"],
-                     "tools.release", cwd=REPO)
+                     "tinytorch_course.authoring.release", cwd=REPO)
 
 
 def _make_autograde(root: Path, jobs: int, extra: list[str], sandbox: bool = True
@@ -88,7 +89,7 @@ def _make_autograde(root: Path, jobs: int, extra: list[str], sandbox: bool = Tru
     """What `make autograde` runs, in its own process as an instructor runs it, timed; and the
     grading report it wrote. ``sandbox`` False is the instructor's explicit SANDBOX=0."""
     env = dict(os.environ, SANDBOX="1" if sandbox else "0")
-    seconds, _ = timed_run([sys.executable, "-m", "tools.autograde_parallel", f"--jobs={jobs}",
+    seconds, _ = timed_run([sys.executable, "-m", "tinytorch_course.grading.coordinator", f"--jobs={jobs}",
                             f"--course-root={root}", "--", *extra],
                            "make autograde", cwd=REPO, env=env)
     report = root / REPORT_CSV
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         if _failed(tail_report, list(tail_report)):
             problems.append("mixed, looping last: not every submission was graded")
 
-    ok = judge("make release (python -m tools.release)", release_s, RELEASE_S)
+    ok = judge("make release (python -m tinytorch_course.authoring.release)", release_s, RELEASE_S)
     ok &= judge("stock autograde of 1 submission", one_s, ONE_SUBMISSION_S)
     seq = [b.seconds["sequential"] for b in uniform]
     par = [b.seconds["make autograde"] for b in uniform]

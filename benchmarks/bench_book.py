@@ -28,7 +28,7 @@ def steps(work: Path) -> list[tuple[str, list[str]]]:
     """The commands of `make book` (after `make install`), writing under `work`."""
     results = work / "results"
     return [
-        ("fetch mermaid", [str(ROOT / "tools" / "fetch_mermaid.sh")]),
+        ("fetch mermaid", [str(ROOT / "scripts" / "fetch_mermaid.sh")]),
         ("results (tinytorch olympics run)",
          [str(BIN / "tinytorch"), "olympics", "run", "--out", str(results / "submission.json"),
           "--no-progress"]),

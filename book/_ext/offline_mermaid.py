@@ -6,7 +6,7 @@ opened from disk (file://: "blocked by CORS policy"), so this extension loads th
 build ``mermaid.min.js`` (which defines ``globalThis.mermaid``) as an ordinary script, and
 rewrites that import to take the global instead. The inline module then runs the same way
 over http and from disk, and nothing is fetched from a CDN.
-``tools/fetch_mermaid.sh`` puts ``mermaid.min.js`` in place before the build.
+``scripts/fetch_mermaid.sh`` puts ``mermaid.min.js`` in place before the build.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _check_library(app: Sphinx) -> None:
     if not any((d / LIBRARY).is_file() for d in static_dirs):
         raise ExtensionError(
             f"{LIBRARY} is missing from html_static_path {app.config.html_static_path}; "
-            "run tools/fetch_mermaid.sh (or `make book`) first"
+            "run scripts/fetch_mermaid.sh (or `make book`) first"
         )
 
 

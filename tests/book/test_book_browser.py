@@ -11,7 +11,7 @@ from statistics import NormalDist
 import pytest
 import yaml
 
-from tools.course import RELEASE_NOTEBOOK, REPO
+from tinytorch_course.paths import RELEASE_NOTEBOOK, REPO
 
 ROOT = Path(__file__).resolve().parents[2]
 

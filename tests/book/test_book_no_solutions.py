@@ -9,8 +9,9 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tests.pipeline.pipeline_helpers import leaked_lines, outside_region_lines, region_lines
-from tools.course import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, SOURCE_PY as SOURCE
+from tests.course.pipeline_helpers import leaked_lines, outside_region_lines, region_lines
+from tinytorch_course.authoring.markers import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
+from tinytorch_course.paths import SOURCE_PY as SOURCE
 
 # Lines too generic to identify a solution (`return x`, `pass`, brackets) are not checked.
 MIN_CHARS = 12

@@ -26,7 +26,7 @@ def load_digits_raw() -> tuple[np.ndarray, np.ndarray]:
     digest = hashlib.sha256(blob).hexdigest()
     if digest != DIGITS_SHA256:
         raise ValueError(f"{DIGITS_PATH}: sha256 {digest} does not match the recorded "
-                         f"{DIGITS_SHA256}; rebuild it with tools/make_digits.py")
+                         f"{DIGITS_SHA256}; rebuild it with tinytorch_course/authoring/make_digits.py")
     with np.load(DIGITS_PATH) as stored:
         return stored["images"], stored["labels"]
 

@@ -1,4 +1,4 @@
-# GENERATED from src/20_capstone/20_capstone.py by tools/export.py: do not edit.
+# GENERATED from src/20_capstone/20_capstone.py by tinytorch_course/authoring/export.py: do not edit.
 # It carries the reference solutions. Change the source and run `make export`;
 # each block below names the source cell it came from.
 # ---- from src/20_capstone/20_capstone.py:76 (cell 'imports')

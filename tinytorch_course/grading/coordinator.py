@@ -1,0 +1,347 @@
+"""Autograde the submissions of an assignment as many small tasks on Dask, with the scores stock
+sequential ``nbgrader autograde`` would give, merged into the one gradebook, and write the
+grading report.
+
+One task grades a few students (``--per-task K``; by default groups that shrink to one student
+as the batch drains) with stock ``nbgrader autograde`` in a
+scratch course built from bytes it is sent (tinytorch_course/grading/task.py): the release's nbgrader
+source, the gradebook without students, the student package and the student's submitted folder.
+It returns its gradebook and the autograded folder; this process, the one writer, merges the
+rows into ``gradebook.db`` with nbgrader's Gradebook API and writes ``autograded/<student>/``.
+Small tasks let the scheduler balance slow notebooks: a worker that finishes takes the next.
+
+The tasks run on a Dask ``LocalCluster`` of ``--jobs`` worker processes, or with
+``--scheduler tcp://host:8786`` on an existing Dask cluster. A worker that dies mid-task has its
+task retried on another worker (bounded); a task that fails every try is listed in the report.
+
+Usage: ``python -m tinytorch_course.grading.coordinator [--jobs N | --scheduler ADDRESS] [--per-task K]
+[--course-root DIR] [--force] [--student ID ...] [-- extra nbgrader options]``. Prints the
+grading report and writes it next to the gradebook (grading-report.csv / .txt). Exit code 0 when
+every submission was graded, 1 when some could not be (the report says why), 2 on usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tinytorch.olympics.cli import positive_int
+from tinytorch_course.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
+from tinytorch_course.grading.gradebook import (
+    import_api,
+    merge_submissions,
+    scores,
+    sqlite_url,
+    student_records,
+    template_gradebook,
+)
+from tinytorch_course.grading.report import (
+    NOT_GRADED,
+    SKIPPED,
+    ReportLine,
+    build_line,
+    events_by_student,
+    submission_problem,
+    to_text,
+    write_report,
+)
+from tinytorch_course.grading.tamper_signs import submission_tamper_signs
+from tinytorch_course.grading.task import CourseBundle, Submission, TaskResult, read_files
+from tinytorch_course.paths import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_ID,
+    REPO,
+    SOURCE_DIRECTORY,
+    nbgrader_command,
+    nbgrader_env,
+    source_notebook_path,
+)
+from tinytorch_course.student.package import student_package_files
+
+#: Environment variables of this process that every grading task gets too, wherever it runs
+#: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
+FORWARDED_VARIABLES = ("SANDBOX", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> list[str]:
+    """Ids of the students with a ``submitted/<id>/<assignment>/`` folder, sorted."""
+    base = Path(course_root) / "submitted"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+
+
+#: With ``--per-task`` unset, each task takes this fraction of the students still waiting, divided
+#: among the workers (guided self-scheduling): the first tasks hold several students, so a big
+#: batch pays one nbgrader start-up for several, and the last ones a single student, so a worker
+#: that finishes early finds small tasks left instead of idling while another grades a long group.
+TASKS_PER_WORKER = 4
+
+
+def task_sizes(students: int, workers: int) -> list[int]:
+    """The default group sizes, in grading order: each ``ceil(waiting / (TASKS_PER_WORKER *
+    workers))``, so they shrink to one student as the batch drains."""
+    sizes, waiting = [], students
+    while waiting > 0:
+        size = math.ceil(waiting / (TASKS_PER_WORKER * max(1, workers)))
+        sizes.append(size)
+        waiting -= size
+    return sizes
+
+
+def groups(students: list[str], workers: int, per_task: int | None = None) -> list[list[str]]:
+    """``students`` in consecutive groups, one grading task each: of ``per_task`` students when
+    given, else of the shrinking :func:`task_sizes` for ``workers``."""
+    sizes = ([max(1, per_task)] * math.ceil(len(students) / max(1, per_task)) if per_task
+             else task_sizes(len(students), workers))
+    out, start = [], 0
+    for size in sizes:
+        out.append(students[start:start + size])
+        start += size
+    return out
+
+
+def autograded_folder(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> Path:
+    """Where nbgrader keeps a student's autograded assignment."""
+    return Path(course_root) / "autograded" / student / assignment
+
+
+def autograded_ok(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> bool:
+    """Whether nbgrader left an autograded notebook (it removes the ones it failed on)."""
+    return (autograded_folder(course_root, student, assignment) / f"{NOTEBOOK_ID}.ipynb").is_file()
+
+
+def course_bundle(course_root: Path, extra: list[str], assignment: str = ASSIGNMENT_ID) -> CourseBundle:
+    """What every task shares, read from the course root: the release's nbgrader source, the
+    gradebook without its students, the student package and the nbgrader options."""
+    source = Path(course_root) / SOURCE_DIRECTORY / assignment
+    if not source.is_dir():
+        raise FileNotFoundError(f"no nbgrader source at {source}: build the release first (make release)")
+    with tempfile.TemporaryDirectory(prefix="gradebook-template-") as folder:
+        template = Path(folder) / "gradebook.db"
+        template_gradebook(Path(course_root) / "gradebook.db", template)
+        gradebook = template.read_bytes()
+    package = {p.as_posix(): (REPO / p).read_bytes() for p in student_package_files(REPO)}
+    env = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
+    return CourseBundle(assignment, read_files(source), gradebook, package, tuple(extra), env)
+
+
+@dataclass
+class Collector:
+    """Receives task results in the one writer process: merges their gradebook rows into the
+    course gradebook, writes their autograded folders and logs, and remembers what the report
+    needs."""
+
+    course_root: Path
+    assignment: str
+    log_folder: Path
+    autograded: set[str] = field(default_factory=set)
+    events: dict = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)  # student -> log file name
+
+    def __call__(self, result: TaskResult) -> None:
+        log = self.log_folder / f"{result.students[0]}.log"
+        log.write_text(result.log, encoding="utf-8")
+        with tempfile.TemporaryDirectory(prefix="task-gradebook-") as folder:
+            db = Path(folder) / "gradebook.db"
+            db.write_bytes(result.gradebook)
+            merge_submissions(sqlite_url(db), sqlite_url(self.course_root / "gradebook.db"),
+                              self.assignment, list(result.students))
+        for student in result.students:
+            self._write_autograded(student, result.autograded.get(student, {}))
+            self.logs[student] = str(log.relative_to(self.course_root))
+        self.events.update(events_by_student(result.log, result.students))
+
+    def _write_autograded(self, student: str, files: dict[str, tuple[bytes, int]]) -> None:
+        # As stock autograde does, a regraded student's old folder goes, whatever the outcome.
+        folder = autograded_folder(self.course_root, student, self.assignment)
+        shutil.rmtree(folder, ignore_errors=True)
+        for name, (data, mode) in files.items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(mode)
+        if files:
+            self.autograded.add(student)
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    """The outcome of one ``grade_course``: the report lines and where the report was written."""
+
+    lines: list[ReportLine]
+    report_csv: Path
+    report_txt: Path
+    log_folder: Path
+
+    @property
+    def failed(self) -> list[str]:
+        """The students whose submission could not be graded."""
+        return [line.student for line in self.lines if line.status == NOT_GRADED]
+
+
+def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
+                 force: bool = False, extra: list[str] | None = None,
+                 scheduler: str | None = None, per_task: int | None = None,
+                 assignment: str = ASSIGNMENT_ID) -> GradingRun:
+    """Grade the submitted students (all, or ``students``) on a LocalCluster of ``jobs`` workers
+    or the Dask cluster at ``scheduler``; merge, write and return the grading report. Students
+    already autograded are skipped unless ``force``, as stock nbgrader does."""
+    course_root = Path(course_root).resolve()
+    main_db = course_root / "gradebook.db"
+    if not main_db.is_file():
+        raise FileNotFoundError(f"no gradebook at {main_db}: build the release first (make release)")
+    chosen = _chosen(course_root, students, assignment)
+    skipped = [] if force else [s for s in chosen if autograded_ok(course_root, s, assignment)]
+    todo = [s for s in chosen if s not in skipped]
+    work_base = course_root / "build" / "autograde"
+    work_base.mkdir(parents=True, exist_ok=True)
+    collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
+    failures: list[TaskFailure] = []
+    checks: dict[str, SubmissionChecks] = {}
+    submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
+    if todo:
+        options = (["--force"] if force else []) + list(extra or [])
+        # While the cluster's workers start in their own processes, this process reads the
+        # bundle and the roster, then imports nbgrader's gradebook API for the merges (its cores
+        # are idle then, and busy grading at the first merge); the submissions are checked for
+        # the report while they are graded.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
+            pool.submit(import_api)
+            checking = pool.submit(_check_submissions, course_root, submitted)
+            with dask_client(scheduler, jobs) as client:
+                bundle, records = reading.result()
+                hosts = tasks_per_host(client)
+                bundle = replace(bundle, tasks_per_host=hosts)
+                tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
+                         for group in groups(todo, sum(hosts.values()), per_task)]
+                failures = run_tasks(client, bundle, tasks, collector)
+            checks = checking.result()
+    lines = _report_lines(course_root, assignment, chosen, skipped, checks, collector, failures)
+    csv_path, txt_path = write_report(course_root, lines)
+    return GradingRun(lines, csv_path, txt_path, collector.log_folder)
+
+
+def _read_inputs(course_root: Path, options: list[str], assignment: str,
+                 students: list[str]) -> tuple[CourseBundle, dict]:
+    """The bundle every task shares and the gradebook's records of ``students``."""
+    bundle = course_bundle(course_root, options, assignment)
+    return bundle, student_records(course_root / "gradebook.db", assignment, students)
+
+
+@dataclass(frozen=True)
+class SubmissionChecks:
+    """What the report says of a submission from its files alone."""
+
+    problem: str | None     # why it holds no gradable notebook, or None
+    tamper_signs: list[str]  # names its own cells use that kernel tampering needs
+
+
+def _check_submissions(course_root: Path, submitted: dict[str, dict[str, bytes]]
+                       ) -> dict[str, SubmissionChecks]:
+    """:class:`SubmissionChecks` of each submitted folder, by student."""
+    if not submitted:
+        return {}
+    given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8"))
+    return {student: SubmissionChecks(submission_problem(files, NOTEBOOK_ID),
+                                      submission_tamper_signs(files, NOTEBOOK_ID, given))
+            for student, files in submitted.items()}
+
+
+def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
+    everyone = submitted_students(course_root, assignment)
+    missing = sorted(set(students or []) - set(everyone))
+    if missing:
+        raise ValueError(f"no submission folder for student(s): {', '.join(missing)}")
+    return everyone if not students else [s for s in everyone if s in students]
+
+
+def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped: list[str],
+                  checks: dict[str, SubmissionChecks], collector: Collector,
+                  failures: list[TaskFailure]) -> list[ReportLine]:
+    score = scores(sqlite_url(course_root / "gradebook.db"), assignment, chosen)
+    failed = {s: f.reason for f in failures for s in f.students}
+    lines = []
+    for student in chosen:
+        total, maximum = score.get(student, (None, None))
+        if student in skipped:
+            lines.append(ReportLine(student, SKIPPED, total, maximum,
+                                    "already autograded (FORCE=1 / --force regrades)"))
+        elif student in failed:
+            lines.append(ReportLine(student, NOT_GRADED, total, maximum, failed[student]))
+        else:
+            check = checks[student]
+            lines.append(build_line(
+                student, score.get(student), student in collector.autograded, check.problem,
+                collector.events.get(student, []), collector.logs.get(student, "the task log"),
+                check.tamper_signs))
+    return lines
+
+
+def run_sequential(course_root: Path, students: list[str], extra: list[str],
+                   assignment: str = ASSIGNMENT_ID, quiet: bool = False) -> list[str]:
+    """Stock ``nbgrader autograde`` of every submission in one process (the reference that
+    parallel grading must equal); returns those of ``students`` that failed.
+    ``quiet`` drops nbgrader's log instead of showing it."""
+    course_root = Path(course_root).resolve()
+    cmd = nbgrader_command("autograde", assignment, f"--CourseDirectory.root={course_root}", *extra)
+    sink = subprocess.DEVNULL if quiet else None
+    subprocess.run(cmd, cwd=REPO, env=nbgrader_env(), stdout=sink, stderr=sink)
+    return [s for s in students if not autograded_ok(course_root, s, assignment)]
+
+
+def autograde(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
+              force: bool = False, extra: list[str] | None = None,
+              scheduler: str | None = None, per_task: int | None = None) -> list[str]:
+    """Grade the submitted students (all, or ``students``); returns those that failed. The
+    grading report is written next to the gradebook."""
+    return grade_course(course_root, jobs, students, force, extra, scheduler, per_task).failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", "-j", type=positive_int, default=2,
+                        help="worker processes of the local Dask cluster (>= 1)")
+    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, "
+                        "e.g. tcp://host:8786 (instead of a local cluster)")
+    parser.add_argument("--per-task", type=positive_int, default=None,
+                        help="students per grading task (default: groups that shrink to one student "
+                        "as the batch drains)")
+    parser.add_argument("--course-root", type=Path, default=REPO, help="nbgrader course root")
+    parser.add_argument("--force", action="store_true", help="regrade already autograded students")
+    parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        run = grade_course(args.course_root, args.jobs, args.student, args.force, extra,
+                           args.scheduler or None, args.per_task)
+    except (FileNotFoundError, ValueError, ConnectionError) as err:
+        print(f"autograde: {err}", file=sys.stderr)
+        return 2
+    print(to_text(run.lines), end="")
+    print(f"autograde: report in {run.report_csv} and {run.report_txt}; "
+          f"nbgrader logs in {run.log_folder}")
+    if run.failed:
+        print("autograde: could not grade (see the report): " + ", ".join(run.failed),
+              file=sys.stderr)
+        return 1
+    print("autograde: done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The course's nbgrader plugins: ``CellScoresExportPlugin`` (``nbgrader export``)."""

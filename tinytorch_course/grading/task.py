@@ -1,0 +1,178 @@
+"""One grading task: stock ``nbgrader autograde`` of one student (or a few) in a scratch course
+built from bytes, returning the gradebook and the autograded folders as bytes.
+
+The task reads nothing of the course root: the release's nbgrader source, the gradebook
+template, the student package and the submissions all travel with it, so a Dask worker on
+another machine needs only this repository's grading code (``tools/``, ``nbgrader_config.py``)
+and its Python environment. Local processes and Dask workers run this same function.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tinytorch_course.grading.forkserver import run_nbgrader
+from tinytorch_course.grading.gradebook import StudentRecord, seed, sqlite_url
+from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_env
+
+#: File contents by path relative to a folder, in POSIX form.
+Files = dict[str, bytes]
+
+#: Math libraries start one thread per core in every kernel; several kernels at once would then
+#: fight over the cores (OpenBLAS threads spin while they wait), so each task gets its share.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+#: Name stem of the folder holding the student package a task was sent (the folder of tinytorch/).
+STUDENT_PACKAGE_DIR = "tinytorch-student-package"
+
+
+@dataclass(frozen=True)
+class CourseBundle:
+    """What every task of one grading run shares (about 0.5 MB, sent with each task)."""
+
+    assignment: str
+    source: Files              # the release's nbgrader source folder of the assignment
+    gradebook: bytes           # the course gradebook without any student (see gradebook.template_gradebook)
+    student_package: Files     # the student package, paths starting with tinytorch/
+    options: tuple[str, ...] = ()            # extra nbgrader options, e.g. --force
+    env: dict[str, str] = field(default_factory=dict)  # variables set for every nbgrader run
+    tasks_per_host: dict[str, int] = field(default_factory=dict)  # to share each host's cores
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's submitted folder, as bytes, and what the gradebook knew of the student."""
+
+    student_id: str
+    files: Files
+    record: StudentRecord | None = None
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task sends back: its gradebook, each student's autograded folder (path -> bytes
+    and file mode), nbgrader's captured log and exit code, where and how long it ran."""
+
+    students: tuple[str, ...]
+    gradebook: bytes
+    autograded: dict[str, dict[str, tuple[bytes, int]]]
+    log: str
+    returncode: int
+    host: str
+    seconds: float
+
+
+def read_files(folder: Path) -> Files:
+    """Every file under ``folder``, by POSIX path relative to it."""
+    folder = Path(folder)
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_files(folder: Path, files: Files) -> None:
+    """Write ``files`` under ``folder``; a path that would leave it is a ValueError naming it."""
+    for name, data in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ValueError(f"file path {name!r} is not inside its folder")
+        target = Path(folder, *relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResult:
+    """Grade ``submissions`` with stock ``nbgrader autograde`` in a scratch course of this
+    machine's temporary folder, removed afterwards."""
+    start = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="tinytorch-grade-"))
+    try:
+        _build_course(scratch, bundle, submissions)
+        code, log = _run_nbgrader(scratch, bundle)
+        out = scratch / "autograded"
+        autograded = {s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
+                      for s in submissions if (out / s.student_id / bundle.assignment).is_dir()}
+        return TaskResult(tuple(s.student_id for s in submissions),
+                          (scratch / "gradebook.db").read_bytes(), autograded, log, code,
+                          _host(), time.perf_counter() - start)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission]) -> None:
+    write_files(root / SOURCE_DIRECTORY / bundle.assignment, bundle.source)
+    (root / "gradebook.db").write_bytes(bundle.gradebook)
+    records = [s.record for s in submissions if s.record is not None]
+    if records:  # opening a gradebook costs seconds in a fresh worker; most students are new
+        seed(sqlite_url(root / "gradebook.db"), bundle.assignment, records)
+    for sub in submissions:
+        write_files(root / "submitted" / sub.student_id / bundle.assignment, sub.files)
+
+
+def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
+    """Stock ``nbgrader autograde`` in the scratch course; its exit code and log."""
+    log = root / "nbgrader.log"
+    # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
+    code = run_nbgrader(["autograde", bundle.assignment, f"--CourseDirectory.root={root}",
+                         *jail_options(student_package_folder(bundle.student_package)),
+                         *bundle.options],
+                        REPO, task_env(bundle), log)
+    return code, log.read_text(encoding="utf-8", errors="replace")
+
+
+def student_package_folder(package: Files) -> Path:
+    """A folder of this machine holding ``package``, written once per worker process and package
+    content: the jail byte-compiles the package it mounts, and every task of a run would
+    otherwise pay that again in its fresh folder. Removed when the worker exits."""
+    digest = hashlib.sha256()
+    for name in sorted(package):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(package[name]).digest())
+    folder = Path(tempfile.gettempdir()) / f"{STUDENT_PACKAGE_DIR}-{digest.hexdigest()[:16]}-{os.getpid()}"
+    with _package_lock:
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
+            write_files(staging, package)
+            staging.chmod(0o755)  # the jail's own user reads it
+            staging.rename(folder)
+            atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_package_lock = threading.Lock()
+
+
+def jail_options(package: Path) -> list[str]:
+    """nbgrader options that make the jail mount the student package this task was sent."""
+    return [f"--JailSettings.student_package={package}"]
+
+
+def task_env(bundle: CourseBundle) -> dict[str, str]:
+    """nbgrader's environment for this task: the bundle's variables, and math-library threads
+    limited to this task's share of its host's cores unless the instructor set them."""
+    env = nbgrader_env()
+    env.update(bundle.env)
+    share = str(max(1, (os.cpu_count() or 1) // max(1, bundle.tasks_per_host.get(_host(), 1))))
+    for name in THREAD_VARIABLES:
+        env.setdefault(name, share)
+    return env
+
+
+def _host() -> str:
+    """This worker's host as the scheduler names it, or the machine's name outside Dask."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address.rsplit(":", 1)[0].split("://")[-1]
+    except (ImportError, ValueError):
+        return os.uname().nodename
+
+
+def _read_with_modes(folder: Path) -> dict[str, tuple[bytes, int]]:
+    files = read_files(folder)
+    return {name: (data, (folder / name).stat().st_mode & 0o777) for name, data in files.items()}
