@@ -14,7 +14,8 @@ class CrossEntropyLoss(Module):
     neither overflow nor lose the gradient.
     """
 
-    def forward(self, logits: Tensor, labels) -> Tensor:
+    # A loss takes the labels as well as the model's output, unlike a layer's forward(x).
+    def forward(self, logits: Tensor, labels) -> Tensor:  # type: ignore[override]
         """Scalar loss for logits (batch, classes) and labels (batch,) of ints in [0, classes)."""
         logits = logits if isinstance(logits, Tensor) else Tensor(logits)
         labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
@@ -31,5 +32,5 @@ class CrossEntropyLoss(Module):
         one_hot[np.arange(batch), labels] = 1.0
         return -(logits.log_softmax(axis=-1) * one_hot).sum() * (1.0 / batch)
 
-    def __call__(self, logits: Tensor, labels) -> Tensor:
+    def __call__(self, logits: Tensor, labels) -> Tensor:  # type: ignore[override]
         return self.forward(logits, labels)

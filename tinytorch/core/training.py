@@ -44,6 +44,7 @@ def train(model: Any, X, y, *, epochs: int, batch_size: int = 32, lr: float, opt
     for p in params:
         p.requires_grad = True
     masks = _check_masks(masks, params) if masks is not None else [None] * len(params)
+    opt: Adam | SGD
     if optimizer == "adam":
         opt = Adam(params, lr=lr)
     elif optimizer == "sgd":

@@ -70,7 +70,7 @@ def import_jsonschema() -> Any:
     if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
         import jsonschema
         return jsonschema
-    sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes `import rfc3987_syntax` raise ImportError
     try:
         import jsonschema
     finally:

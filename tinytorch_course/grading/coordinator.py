@@ -64,7 +64,7 @@ from tinytorch_course.paths import (
     nbgrader_env,
     source_notebook_path,
 )
-from tinytorch_course.student.package import student_package_files
+from tinytorch_course.student.package import package_bytes
 
 #: Environment variables of this process that every grading task gets too, wherever it runs
 #: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
@@ -129,7 +129,7 @@ def course_bundle(course_root: Path, extra: list[str], assignment: str = ASSIGNM
         template = Path(folder) / "gradebook.db"
         template_gradebook(Path(course_root) / "gradebook.db", template)
         gradebook = template.read_bytes()
-    package = {p.as_posix(): (REPO / p).read_bytes() for p in student_package_files(REPO)}
+    package = package_bytes(REPO)
     env = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
     return CourseBundle(assignment, read_files(source), gradebook, package, tuple(extra), env)
 

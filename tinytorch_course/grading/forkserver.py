@@ -48,7 +48,8 @@ class NbgraderServer:
     def __init__(self) -> None:
         self.folder = tempfile.mkdtemp(prefix="nbgrader-server-")
         self.address = os.path.join(self.folder, "socket")
-        alive_r, self._alive_w = os.pipe()
+        alive_r, alive_w = os.pipe()
+        self._alive_w: int | None = alive_w
         with socket.socket(socket.AF_UNIX) as listener:
             listener.bind(self.address)
             listener.listen(128)
@@ -141,7 +142,7 @@ def serve(listener_fd: int, alive_fd: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the watchers
     with socket.socket(fileno=listener_fd) as listener:
         while True:
-            ready, _, _ = select.select([listener, alive_fd], [], [])
+            ready, _, _ = select.select([listener.fileno(), alive_fd], [], [])
             if alive_fd in ready:
                 return
             conn, _ = listener.accept()
@@ -175,7 +176,7 @@ def _watch(conn: socket.socket, request: dict) -> None:
                       request["log"])
         run = os.pidfd_open(pid)
         while True:
-            ready, _, _ = select.select([conn, run], [], [])
+            ready, _, _ = select.select([conn.fileno(), run], [], [])
             if run in ready:
                 break
             if not conn.recv(1):  # the worker that asked is gone

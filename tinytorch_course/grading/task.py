@@ -8,19 +8,17 @@ and its Python environment. Local processes and Dask workers run this same funct
 """
 from __future__ import annotations
 
-import atexit
-import hashlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from tinytorch_course.grading.forkserver import run_nbgrader
 from tinytorch_course.grading.gradebook import StudentRecord, seed, sqlite_url
 from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_env
+from tinytorch_course.student.package import cached_package, write_files
 
 #: File contents by path relative to a folder, in POSIX form.
 Files = dict[str, bytes]
@@ -30,7 +28,6 @@ Files = dict[str, bytes]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 #: Name stem of the folder holding the student package a task was sent (the folder of tinytorch/).
-STUDENT_PACKAGE_DIR = "tinytorch-student-package"
 
 
 @dataclass(frozen=True)
@@ -76,17 +73,6 @@ def read_files(folder: Path) -> Files:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def write_files(folder: Path, files: Files) -> None:
-    """Write ``files`` under ``folder``; a path that would leave it is a ValueError naming it."""
-    for name, data in files.items():
-        relative = PurePosixPath(name)
-        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise ValueError(f"file path {name!r} is not inside its folder")
-        target = Path(folder, *relative.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
 def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResult:
     """Grade ``submissions`` with stock ``nbgrader autograde`` in a scratch course of this
     machine's temporary folder, removed afterwards."""
@@ -120,31 +106,10 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
     log = root / "nbgrader.log"
     # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
     code = run_nbgrader(["autograde", bundle.assignment, f"--CourseDirectory.root={root}",
-                         *jail_options(student_package_folder(bundle.student_package)),
+                         *jail_options(cached_package(bundle.student_package)),
                          *bundle.options],
                         REPO, task_env(bundle), log)
     return code, log.read_text(encoding="utf-8", errors="replace")
-
-
-def student_package_folder(package: Files) -> Path:
-    """A folder of this machine holding ``package``, written once per worker process and package
-    content: the jail byte-compiles the package it mounts, and every task of a run would
-    otherwise pay that again in its fresh folder. Removed when the worker exits."""
-    digest = hashlib.sha256()
-    for name in sorted(package):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(package[name]).digest())
-    folder = Path(tempfile.gettempdir()) / f"{STUDENT_PACKAGE_DIR}-{digest.hexdigest()[:16]}-{os.getpid()}"
-    with _package_lock:
-        if not folder.is_dir():
-            staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
-            write_files(staging, package)
-            staging.chmod(0o755)  # the jail's own user reads it
-            staging.rename(folder)
-            atexit.register(shutil.rmtree, folder, True)
-    return folder
-
-
-_package_lock = threading.Lock()
 
 
 def jail_options(package: Path) -> list[str]:

@@ -35,7 +35,7 @@ from packaging.requirements import Requirement
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (pytest depends on it)
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from tinytorch_course.paths import RELEASE_NOTEBOOK, REPO
 from tinytorch_course.student.package import copy_student_package

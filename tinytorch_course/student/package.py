@@ -8,12 +8,21 @@ exactly these files, so a student runs at home exactly what grades them.
 """
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
 import shutil
-from pathlib import Path
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 
 from tinytorch_course.paths import REPO
 
 PACKAGE = "tinytorch"
+
+#: Name prefix of the per-process copies the grading jail mounts (:func:`cached_package`).
+CACHE_PREFIX = "tinytorch-student-package"
 
 #: Subpackages of ``tinytorch`` that carry solution code or import code that does.
 SOLUTION_SUBPACKAGES = ("olympics",)
@@ -56,3 +65,44 @@ def copy_student_package(dest: Path, repo: Path = REPO) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(repo) / relative, target)
     return dest / PACKAGE
+
+
+def package_bytes(repo: Path = REPO) -> dict[str, bytes]:
+    """The student package as data: its files' contents by POSIX path relative to ``repo``
+    (``tinytorch/...``), what a grading task carries to another machine."""
+    return {relative.as_posix(): (Path(repo) / relative).read_bytes()
+            for relative in student_package_files(repo)}
+
+
+def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` (contents by POSIX path, as :func:`package_bytes` gives them) under
+    ``folder``; a path that would leave it is a ValueError naming it."""
+    for name, data in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ValueError(f"file path {name!r} is not inside its folder")
+        target = Path(folder, *relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def cached_package(files: Mapping[str, bytes]) -> Path:
+    """A folder of this machine holding the student package ``files``, written once per process
+    and package content and removed when the process exits: the grading jail mounts it and
+    byte-compiles it once, where every kernel would otherwise pay that again. The one cache of
+    the student package, for the grader of this checkout and for grading tasks sent elsewhere."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    folder = Path(tempfile.gettempdir()) / f"{CACHE_PREFIX}-{digest.hexdigest()[:16]}-{os.getpid()}"
+    with _cache_lock:
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
+            write_files(staging, files)
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide it from the jail's own user
+            staging.rename(folder)
+            atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_cache_lock = threading.Lock()

@@ -16,6 +16,7 @@ from tinytorch_course.grading import coordinator, report, task
 from tinytorch_course.grading.gradebook import open_gradebook, sqlite_url
 from tinytorch_course.grading.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, format_event
 from tinytorch_course.paths import ASSIGNMENT_ID, NOTEBOOK_ID
+from tinytorch_course.student.package import write_files
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +82,10 @@ def test_nothing_submitted_is_success_with_an_empty_report(tmp_path, gradebook_t
 
 def test_task_files_cannot_leave_their_folder(tmp_path):
     with pytest.raises(ValueError, match=r"\.\./escape"):
-        task.write_files(tmp_path, {"../escape": b"x"})
+        write_files(tmp_path, {"../escape": b"x"})
     with pytest.raises(ValueError, match="/etc/passwd"):
-        task.write_files(tmp_path, {"/etc/passwd": b"x"})
-    task.write_files(tmp_path, {"a/b.txt": b"ok"})
+        write_files(tmp_path, {"/etc/passwd": b"x"})
+    write_files(tmp_path, {"a/b.txt": b"ok"})
     assert task.read_files(tmp_path) == {"a/b.txt": b"ok"}
 
 

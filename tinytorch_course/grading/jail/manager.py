@@ -10,7 +10,6 @@ instructor must know something.
 """
 from __future__ import annotations
 
-import atexit
 import compileall
 import logging
 import os
@@ -20,7 +19,6 @@ import stat
 import tempfile
 import threading
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -39,7 +37,7 @@ from tinytorch_course.grading.jail.preflight import (
 )
 from tinytorch_course.grading.jail.settings import JailSettings
 from tinytorch_course.grading.jail.watchdog import BudgetWatchdog
-from tinytorch_course.student.package import copy_student_package
+from tinytorch_course.student.package import cached_package, package_bytes
 
 # Variables of the grader's environment a kernel may see; everything else (tokens, paths into the
 # course) stays outside. *_NUM_THREADS carry the grader's share of the cores.
@@ -66,12 +64,8 @@ def student_package_dir(settings: JailSettings) -> str:
         _compile_once(folder)
         return folder
     if _student_dir is None:
-        folder = tempfile.mkdtemp(prefix="tinytorch-student-")
-        atexit.register(shutil.rmtree, folder, True)
-        copy_student_package(Path(folder))
-        os.chmod(folder, 0o755)  # mkdtemp's 0700 would hide it from the jail's user
-        _compile_once(folder)
-        _student_dir = folder
+        _student_dir = str(cached_package(package_bytes()))
+    _compile_once(_student_dir)
     return _student_dir
 
 

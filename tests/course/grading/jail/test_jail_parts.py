@@ -9,6 +9,7 @@ from tinytorch_course.grading.jail.manager import kernel_env, student_package_di
 from tinytorch_course.grading.jail.preflight import JailUnavailable, python_roots
 from tinytorch_course.grading.jail.settings import JailSettings, sandbox_requested
 from tinytorch_course.paths import REPO
+from tinytorch_course.student.package import cached_package, package_bytes
 
 
 @pytest.mark.parametrize("environ, jailed", [({}, True), ({"SANDBOX": "1"}, True),
@@ -64,3 +65,12 @@ def test_nothing_of_the_course_root_is_mounted_but_the_venv(tmp_path):
     assert {"--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
             "--new-session"} <= set(argv)
     assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]
+
+
+def test_the_jail_and_grading_tasks_share_one_student_package_cache():
+    files = package_bytes()
+    cached = cached_package(files)
+    assert cached_package(dict(files)) == cached, "the same content is written once per process"
+    assert (cached / "tinytorch" / "core" / "tensor.py").read_bytes() == files["tinytorch/core/tensor.py"]
+    assert cached_package({**files, "tinytorch/extra.py": b""}) != cached, "other content, other folder"
+    assert student_package_dir(JailSettings()) == str(cached), "the grader's own jail mounts the same copy"

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jail_course import ASSIGNMENT, autograded, build_course, errors, probe_report, report, submit
-
 from tinytorch_course.paths import REPO, nbgrader_env
+
+from jail_course import ASSIGNMENT, autograded, build_course, errors, probe_report, report, submit
 
 
 def test_a_linked_environment_and_checkout_grade_normally(tmp_path: Path) -> None:
