@@ -23,6 +23,21 @@ RELEASE_NOTEBOOK = REPO / "modules" / "20_capstone" / f"{NOTEBOOK_ID}.ipynb"
 SOURCE_DIRECTORY = "build/nbgrader/source"
 RELEASE_DIRECTORY = "build/nbgrader/release"
 
+#: nbgrader's folders of collected, autograded and feedback notebooks, relative to the course root
+#: (``<folder>/<student>/<assignment>/``), and its gradebook file.
+SUBMITTED, AUTOGRADED, FEEDBACK = "submitted", "autograded", "feedback"
+GRADEBOOK = "gradebook.db"
+
+#: The grading report ``make autograde`` writes beside the gradebook.
+REPORT_CSV, REPORT_TXT = "grading-report.csv", "grading-report.txt"
+
+#: The variables that size the math libraries' thread pools: a grading task gives each its share
+#: of the host's cores, and the jail passes them to the kernel.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+#: The switch of the grading jail: ``SANDBOX=0`` in the environment grades without it (logged).
+SANDBOX_VARIABLE = "SANDBOX"
+
 
 def source_notebook_path(course_root: Path) -> Path:
     """The nbgrader source notebook the release is generated from, under ``course_root``."""
@@ -36,7 +51,17 @@ def generated_release_path(course_root: Path) -> Path:
 
 def submission_path(course_root: Path, student_id: str) -> Path:
     """Where nbgrader expects a collected submission of ``student_id``."""
-    return Path(course_root) / "submitted" / student_id / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"
+    return Path(course_root) / SUBMITTED / student_id / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"
+
+
+def autograded_path(course_root: Path, student_id: str) -> Path:
+    """Where nbgrader writes the autograded notebook of ``student_id``."""
+    return Path(course_root) / AUTOGRADED / student_id / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"
+
+
+def feedback_path(course_root: Path, student_id: str) -> Path:
+    """Where ``nbgrader generate_feedback`` writes the feedback HTML of ``student_id``."""
+    return Path(course_root) / FEEDBACK / student_id / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.html"
 
 
 def nbgrader_env() -> dict[str, str]:

@@ -57,9 +57,14 @@ from tinytorch_course.grading.tamper_signs import submission_tamper_signs
 from tinytorch_course.grading.task import CourseBundle, Submission, TaskResult, read_files
 from tinytorch_course.paths import (
     ASSIGNMENT_ID,
+    AUTOGRADED,
+    GRADEBOOK,
     NOTEBOOK_ID,
     REPO,
+    SANDBOX_VARIABLE,
     SOURCE_DIRECTORY,
+    SUBMITTED,
+    THREAD_VARIABLES,
     nbgrader_command,
     nbgrader_env,
     source_notebook_path,
@@ -68,12 +73,12 @@ from tinytorch_course.student.package import package_bytes
 
 #: Environment variables of this process that every grading task gets too, wherever it runs
 #: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
-FORWARDED_VARIABLES = ("SANDBOX", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+FORWARDED_VARIABLES = (SANDBOX_VARIABLE, *THREAD_VARIABLES)
 
 
 def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> list[str]:
     """Ids of the students with a ``submitted/<id>/<assignment>/`` folder, sorted."""
-    base = Path(course_root) / "submitted"
+    base = Path(course_root) / SUBMITTED
     if not base.is_dir():
         return []
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
@@ -111,7 +116,7 @@ def groups(students: list[str], workers: int, per_task: int | None = None) -> li
 
 def autograded_folder(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> Path:
     """Where nbgrader keeps a student's autograded assignment."""
-    return Path(course_root) / "autograded" / student / assignment
+    return Path(course_root) / AUTOGRADED / student / assignment
 
 
 def autograded_ok(course_root: Path, student: str, assignment: str = ASSIGNMENT_ID) -> bool:
@@ -126,8 +131,8 @@ def course_bundle(course_root: Path, extra: list[str], assignment: str = ASSIGNM
     if not source.is_dir():
         raise FileNotFoundError(f"no nbgrader source at {source}: build the release first (make release)")
     with tempfile.TemporaryDirectory(prefix="gradebook-template-") as folder:
-        template = Path(folder) / "gradebook.db"
-        template_gradebook(Path(course_root) / "gradebook.db", template)
+        template = Path(folder) / GRADEBOOK
+        template_gradebook(Path(course_root) / GRADEBOOK, template)
         gradebook = template.read_bytes()
     package = package_bytes(REPO)
     env = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
@@ -151,9 +156,9 @@ class Collector:
         log = self.log_folder / f"{result.students[0]}.log"
         log.write_text(result.log, encoding="utf-8")
         with tempfile.TemporaryDirectory(prefix="task-gradebook-") as folder:
-            db = Path(folder) / "gradebook.db"
+            db = Path(folder) / GRADEBOOK
             db.write_bytes(result.gradebook)
-            merge_submissions(sqlite_url(db), sqlite_url(self.course_root / "gradebook.db"),
+            merge_submissions(sqlite_url(db), sqlite_url(self.course_root / GRADEBOOK),
                               self.assignment, list(result.students))
         for student in result.students:
             self._write_autograded(student, result.autograded.get(student, {}))
@@ -196,7 +201,7 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     or the Dask cluster at ``scheduler``; merge, write and return the grading report. Students
     already autograded are skipped unless ``force``, as stock nbgrader does."""
     course_root = Path(course_root).resolve()
-    main_db = course_root / "gradebook.db"
+    main_db = course_root / GRADEBOOK
     if not main_db.is_file():
         raise FileNotFoundError(f"no gradebook at {main_db}: build the release first (make release)")
     chosen = _chosen(course_root, students, assignment)
@@ -207,7 +212,7 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
     failures: list[TaskFailure] = []
     checks: dict[str, SubmissionChecks] = {}
-    submitted = {s: read_files(course_root / "submitted" / s / assignment) for s in todo}
+    submitted = {s: read_files(course_root / SUBMITTED / s / assignment) for s in todo}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
         # While the cluster's workers start in their own processes, this process reads the
@@ -235,7 +240,7 @@ def _read_inputs(course_root: Path, options: list[str], assignment: str,
                  students: list[str]) -> tuple[CourseBundle, dict]:
     """The bundle every task shares and the gradebook's records of ``students``."""
     bundle = course_bundle(course_root, options, assignment)
-    return bundle, student_records(course_root / "gradebook.db", assignment, students)
+    return bundle, student_records(course_root / GRADEBOOK, assignment, students)
 
 
 @dataclass(frozen=True)
@@ -268,7 +273,7 @@ def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> l
 def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped: list[str],
                   checks: dict[str, SubmissionChecks], collector: Collector,
                   failures: list[TaskFailure]) -> list[ReportLine]:
-    score = scores(sqlite_url(course_root / "gradebook.db"), assignment, chosen)
+    score = scores(sqlite_url(course_root / GRADEBOOK), assignment, chosen)
     failed = {s: f.reason for f in failures for s in f.students}
     lines = []
     for student in chosen:

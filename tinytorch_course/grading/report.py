@@ -17,6 +17,7 @@ from tinytorch_course.grading.jail.events import (
     GradingEvent,
     parse_events,
 )
+from tinytorch_course.paths import REPORT_CSV, REPORT_TXT  # noqa: F401 (the report's own names)
 
 #: Status of a line: graded (a score from nbgrader, maybe with notes), graded but to be read by
 #: hand before its grade is released (signs of kernel tampering), not graded, or skipped.
@@ -30,8 +31,6 @@ EVENT_REASONS = {
     UNSAFE_NO_SANDBOX: "graded unjailed",
 }
 
-REPORT_CSV = "grading-report.csv"
-REPORT_TXT = "grading-report.txt"
 COLUMNS = ("student", "status", "score", "max_score", "reason")
 
 

@@ -17,17 +17,19 @@ from pathlib import Path
 
 from tinytorch_course.grading.forkserver import run_nbgrader
 from tinytorch_course.grading.gradebook import StudentRecord, seed, sqlite_url
-from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_env
+from tinytorch_course.paths import (
+    AUTOGRADED,
+    GRADEBOOK,
+    REPO,
+    SOURCE_DIRECTORY,
+    SUBMITTED,
+    THREAD_VARIABLES,
+    nbgrader_env,
+)
 from tinytorch_course.student.package import cached_package, write_files
 
 #: File contents by path relative to a folder, in POSIX form.
 Files = dict[str, bytes]
-
-#: Math libraries start one thread per core in every kernel; several kernels at once would then
-#: fight over the cores (OpenBLAS threads spin while they wait), so each task gets its share.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-#: Name stem of the folder holding the student package a task was sent (the folder of tinytorch/).
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,11 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
     try:
         _build_course(scratch, bundle, submissions)
         code, log = _run_nbgrader(scratch, bundle)
-        out = scratch / "autograded"
+        out = scratch / AUTOGRADED
         autograded = {s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
                       for s in submissions if (out / s.student_id / bundle.assignment).is_dir()}
         return TaskResult(tuple(s.student_id for s in submissions),
-                          (scratch / "gradebook.db").read_bytes(), autograded, log, code,
+                          (scratch / GRADEBOOK).read_bytes(), autograded, log, code,
                           _host(), time.perf_counter() - start)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -93,12 +95,12 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
 
 def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission]) -> None:
     write_files(root / SOURCE_DIRECTORY / bundle.assignment, bundle.source)
-    (root / "gradebook.db").write_bytes(bundle.gradebook)
+    (root / GRADEBOOK).write_bytes(bundle.gradebook)
     records = [s.record for s in submissions if s.record is not None]
     if records:  # opening a gradebook costs seconds in a fresh worker; most students are new
-        seed(sqlite_url(root / "gradebook.db"), bundle.assignment, records)
+        seed(sqlite_url(root / GRADEBOOK), bundle.assignment, records)
     for sub in submissions:
-        write_files(root / "submitted" / sub.student_id / bundle.assignment, sub.files)
+        write_files(root / SUBMITTED / sub.student_id / bundle.assignment, sub.files)
 
 
 def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
@@ -123,6 +125,8 @@ def task_env(bundle: CourseBundle) -> dict[str, str]:
     env = nbgrader_env()
     env.update(bundle.env)
     share = str(max(1, (os.cpu_count() or 1) // max(1, bundle.tasks_per_host.get(_host(), 1))))
+    # Math libraries start one thread per core in every kernel; several kernels at once would then
+    # fight over the cores (OpenBLAS threads spin while they wait), so each task gets its share.
     for name in THREAD_VARIABLES:
         env.setdefault(name, share)
     return env

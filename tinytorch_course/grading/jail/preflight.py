@@ -9,11 +9,12 @@ import tempfile
 from pathlib import Path
 
 from tinytorch_course.grading.jail.bwrap import JailLayout, bwrap_argv, system_tool
-from tinytorch_course.grading.jail.settings import SANDBOX_ENV, JailSettings
+from tinytorch_course.grading.jail.settings import JailSettings
+from tinytorch_course.paths import SANDBOX_VARIABLE
 
 #: The script that installs bubblewrap (apt-get when root).
 INSTALL_SCRIPT = "scripts/install_bwrap.sh"
-_UNSAFE = (f"Grading without the jail ({SANDBOX_ENV}=0) runs students' code with the grader's "
+_UNSAFE = (f"Grading without the jail ({SANDBOX_VARIABLE}=0) runs students' code with the grader's "
            "powers: use it only for trusted notebooks.")
 
 

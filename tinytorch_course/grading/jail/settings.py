@@ -13,13 +13,14 @@ import os
 from traitlets import Bool, Float, Integer, Unicode, default
 from traitlets.config import Configurable
 
+from tinytorch_course.paths import SANDBOX_VARIABLE
+
 #: Environment variable that turns the jail off when set to "0" (the only way to grade unjailed).
-SANDBOX_ENV = "SANDBOX"
 
 
 def sandbox_requested(environ: dict[str, str] | None = None) -> bool:
     """Whether grading must be jailed: always, unless ``SANDBOX=0`` is set explicitly."""
-    value = (os.environ if environ is None else environ).get(SANDBOX_ENV, "1").strip()
+    value = (os.environ if environ is None else environ).get(SANDBOX_VARIABLE, "1").strip()
     return value != "0"
 
 
