@@ -30,14 +30,15 @@ install: $(STAMP)
 export: install
 	$(PY) -m tinytorch_course.authoring.export
 
-# ruff, configured in pyproject.toml: fast, so it runs before the suite.
+# ruff's rules and its formatter, configured in pyproject.toml: fast, so they run before the suite.
 .PHONY: lint
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The suite in tiers, each runnable alone; `make test` runs every tier. Tests that time known-cost
 # callables run first and alone (a busy machine inflates their samples), then the rest.
-QUICK_TESTS     := tests/core tests/data tests/perf tests/submission tests/olympics
+QUICK_TESTS     := tests/test_suite_layout.py tests/core tests/data tests/perf tests/submission tests/olympics
 COURSE_TESTS    := tests/course/authoring tests/course/student
 GRADING_TESTS   := tests/course/grading
 JAIL_TESTS      := tests/course/grading/jail

@@ -9,6 +9,7 @@ The course root is the directory nbgrader runs in (the repo root); the gradebook
 <root>/gradebook.db. The source and release steps live in the ignored build tree (see
 tinytorch_course/paths.py), so the jupytext .py source is never seen or copied by nbgrader.
 """
+
 import atexit
 import os
 import shutil
@@ -65,9 +66,15 @@ c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 # Execute replaced by its subclass JailedExecute, whose kernel manager starts each kernel jailed
 # and whose notebook is still graded when the kernel dies or runs out of its budget. SANDBOX=0 in
 # the environment grades unjailed (logged).
-c.Autograde.autograde_preprocessors = [JailedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [
+    JailedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 # The jail's limits are settings of tinytorch_course/grading/jail/settings.py (defaults and reasons there), e.g.:
 #   c.JailSettings.budget_s = 300        wall-clock seconds for the whole notebook
 #   c.JailSettings.memory_mib = 4096     address space of each process in the jail
@@ -78,8 +85,13 @@ c.Autograde.autograde_preprocessors = [JailedExecute, IgnorePattern, ClearMetada
 # moved locked cell (test or fixture) is put back in its source position and graded, where stock
 # add_missing_cells crashes with a KeyError when a deleted test cell follows a read-only cell.
 # An edited locked cell is restored from the gradebook whatever the flag says.
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                      RestoreLockedCells, CheckCellMetadata]
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreLockedCells,
+    CheckCellMetadata,
+]
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback is what students receive: strip hidden tests from sources and from tracebacks.

@@ -27,6 +27,7 @@ figures are printed.
 Every uniform submission is the reference solution, so each must score 100. Prints each figure
 with PASS/FAIL; exit code 1 when a target is missed, a submission fails or the scores differ.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,11 +54,11 @@ from tinytorch_course.paths import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_noteb
 
 from _common import judge, timed, timed_run, verdict  # noqa: E402
 
-SPEEDUP_TARGET = 1.6     # make autograde / stock sequential, 12 submissions, 2 jobs
+SPEEDUP_TARGET = 1.6  # make autograde / stock sequential, 12 submissions, 2 jobs
 JAIL_COST_TARGET = 1.10  # jailed / unjailed make autograde, same 12 submissions
-MIXED_TARGET = 1.2       # mixed makespan / max(budget, total work / workers)
+MIXED_TARGET = 1.2  # mixed makespan / max(budget, total work / workers)
 ONE_SUBMISSION_S = 10.0  # stock autograde of one submission
-RELEASE_S = 20.0         # make release
+RELEASE_S = 20.0  # make release
 LOOP_CELL = "generate-submission"
 
 
@@ -79,19 +80,39 @@ def _scores(root: Path) -> dict:
 
 def _release(course: Path) -> tuple[float, object]:
     """What `make release` runs, timed, with the course root and the student copy in ``course``."""
-    return timed_run([sys.executable, "-m", "tinytorch_course.authoring.release",
-                      f"--course-root={course}", f"--out={course / 'capstone.ipynb'}"],
-                     "tinytorch_course.authoring.release", cwd=REPO)
+    return timed_run(
+        [
+            sys.executable,
+            "-m",
+            "tinytorch_course.authoring.release",
+            f"--course-root={course}",
+            f"--out={course / 'capstone.ipynb'}",
+        ],
+        "tinytorch_course.authoring.release",
+        cwd=REPO,
+    )
 
 
-def _make_autograde(root: Path, jobs: int, extra: list[str], sandbox: bool = True
-                    ) -> tuple[float, dict[str, dict[str, str]]]:
+def _make_autograde(
+    root: Path, jobs: int, extra: list[str], sandbox: bool = True
+) -> tuple[float, dict[str, dict[str, str]]]:
     """What `make autograde` runs, in its own process as an instructor runs it, timed; and the
     grading report it wrote. ``sandbox`` False is the instructor's explicit SANDBOX=0."""
     env = dict(os.environ, SANDBOX="1" if sandbox else "0")
-    seconds, _ = timed_run([sys.executable, "-m", "tinytorch_course.grading.coordinator", f"--jobs={jobs}",
-                            f"--course-root={root}", "--", *extra],
-                           "make autograde", cwd=REPO, env=env)
+    seconds, _ = timed_run(
+        [
+            sys.executable,
+            "-m",
+            "tinytorch_course.grading.coordinator",
+            f"--jobs={jobs}",
+            f"--course-root={root}",
+            "--",
+            *extra,
+        ],
+        "make autograde",
+        cwd=REPO,
+        env=env,
+    )
     report = root / REPORT_CSV
     return seconds, read_report(report) if report.is_file() else {}
 
@@ -108,8 +129,7 @@ def _looping(reference):
 
 def _mixed(reference, size: int, looper: int) -> dict:
     """``size`` students in name order, the one at index ``looper`` looping forever."""
-    return {f"mixed{k:02d}": _looping(reference) if k == looper else reference
-            for k in range(size)}
+    return {f"mixed{k:02d}": _looping(reference) if k == looper else reference for k in range(size)}
 
 
 def _failed(report: dict[str, dict[str, str]], students) -> list[str]:
@@ -132,8 +152,9 @@ class Batch:
     seconds: dict[str, float] = field(default_factory=dict)  # "sequential" / "make autograde" / "unjailed"
 
 
-def _grade_both(batch: Batch, built: Path, base: Path, jobs: int, unjailed: bool, flip: bool,
-                problems: list[str]) -> None:
+def _grade_both(
+    batch: Batch, built: Path, base: Path, jobs: int, unjailed: bool, flip: bool, problems: list[str]
+) -> None:
     """Grade ``batch`` sequentially and with `make autograde` (and unjailed), in the order
     ``flip`` picks; record the times and check what each run must hold."""
     students = list(batch.submissions)
@@ -141,8 +162,7 @@ def _grade_both(batch: Batch, built: Path, base: Path, jobs: int, unjailed: bool
 
     def sequential() -> None:
         roots["sequential"] = root = _course_copy(built, base / f"{batch.name}-seq", batch.submissions)
-        batch.seconds["sequential"], failed = timed(
-            lambda: run_sequential(root, students, batch.extra, quiet=True))
+        batch.seconds["sequential"], failed = timed(lambda: run_sequential(root, students, batch.extra, quiet=True))
         if failed:
             problems.append(f"{batch.name}, stock sequential: not graded: {failed}")
 
@@ -153,11 +173,13 @@ def _grade_both(batch: Batch, built: Path, base: Path, jobs: int, unjailed: bool
         if _failed(report, students):
             problems.append(f"{batch.name}, {label}: not graded: {_failed(report, students)}")
         if batch.looper and "budget exceeded" not in report.get(batch.looper, {}).get("reason", ""):
-            problems.append(f"{batch.name}, {label}: {batch.looper}, looping, was not stopped "
-                            f"at its budget: {report.get(batch.looper)}")
+            problems.append(
+                f"{batch.name}, {label}: {batch.looper}, looping, was not stopped "
+                f"at its budget: {report.get(batch.looper)}"
+            )
 
     steps = [sequential, lambda: parallel(True)] + ([lambda: parallel(False)] if unjailed else [])
-    for step in (steps[::-1] if flip else steps):
+    for step in steps[::-1] if flip else steps:
         step()
     _compare(batch.name, roots["sequential"], roots["make autograde"], problems)
     for label in ("make autograde", "unjailed") if batch.looper is None else ():
@@ -176,10 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=12, help="uniform batch size")
     parser.add_argument("--jobs", type=int, default=2, help="LocalCluster workers")
     parser.add_argument("--mixed", type=int, default=17, help="students of the mixed batch")
-    parser.add_argument("--budget", type=float, default=30.0,
-                        help="wall-clock budget of each notebook in the mixed batch, seconds")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of every comparison; the verdicts use the median ratio")
+    parser.add_argument(
+        "--budget", type=float, default=30.0, help="wall-clock budget of each notebook in the mixed batch, seconds"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of every comparison; the verdicts use the median ratio"
+    )
     args = parser.parse_args(argv)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
@@ -198,10 +222,14 @@ def main(argv: list[str] | None = None) -> int:
 
         budget = [f"--JailSettings.budget_s={args.budget:g}"]
         middle, last = args.mixed // 2, args.mixed - 1
-        uniform = [Batch("uniform", {f"student{k:02d}": reference for k in range(1, args.students + 1)}, [])
-                   for _ in range(args.rounds)]
-        mixed = [Batch("mixed", _mixed(reference, args.mixed, middle), budget, f"mixed{middle:02d}")
-                 for _ in range(args.rounds)]
+        uniform = [
+            Batch("uniform", {f"student{k:02d}": reference for k in range(1, args.students + 1)}, [])
+            for _ in range(args.rounds)
+        ]
+        mixed = [
+            Batch("mixed", _mixed(reference, args.mixed, middle), budget, f"mixed{middle:02d}")
+            for _ in range(args.rounds)
+        ]
         for k in range(args.rounds):
             _grade_both(uniform[k], built, base, args.jobs, True, k % 2 == 1, problems)
             _grade_both(mixed[k], built, base, args.jobs, False, k % 2 == 0, problems)
@@ -215,30 +243,42 @@ def main(argv: list[str] | None = None) -> int:
     seq = [b.seconds["sequential"] for b in uniform]
     par = [b.seconds["make autograde"] for b in uniform]
     unjailed = [b.seconds["unjailed"] for b in uniform]
-    speedups = [s / p for s, p in zip(seq, par)]
+    speedups = [s / p for s, p in zip(seq, par, strict=False)]
     speedup = median(speedups)
-    print(f"autograde {args.students} submissions, {args.rounds} rounds: stock sequential "
-          f"{_spread(seq)} s, make autograde ({args.jobs} workers) {_spread(par)} s")
-    print(f"speedup: median {speedup:.2f}× of {_spread(speedups)} (target ≥ {SPEEDUP_TARGET}×)  "
-          f"{verdict(speedup >= SPEEDUP_TARGET)}")
+    print(
+        f"autograde {args.students} submissions, {args.rounds} rounds: stock sequential "
+        f"{_spread(seq)} s, make autograde ({args.jobs} workers) {_spread(par)} s"
+    )
+    print(
+        f"speedup: median {speedup:.2f}× of {_spread(speedups)} (target ≥ {SPEEDUP_TARGET}×)  "
+        f"{verdict(speedup >= SPEEDUP_TARGET)}"
+    )
     ok &= speedup >= SPEEDUP_TARGET
-    costs = [p / u for p, u in zip(par, unjailed)]
+    costs = [p / u for p, u in zip(par, unjailed, strict=False)]
     cost = median(costs)
-    print(f"jail cost: jailed / unjailed (SANDBOX=0), unjailed {_spread(unjailed)} s: median "
-          f"{cost:.2f}× of {_spread(costs)} (target ≤ {JAIL_COST_TARGET}×)  {verdict(cost <= JAIL_COST_TARGET)}")
+    print(
+        f"jail cost: jailed / unjailed (SANDBOX=0), unjailed {_spread(unjailed)} s: median "
+        f"{cost:.2f}× of {_spread(costs)} (target ≤ {JAIL_COST_TARGET}×)  {verdict(cost <= JAIL_COST_TARGET)}"
+    )
     ok &= cost <= JAIL_COST_TARGET
     bounds = [max(args.budget, b.seconds["sequential"] / args.jobs) for b in mixed]
-    ratios = [b.seconds["make autograde"] / bound for b, bound in zip(mixed, bounds)]
+    ratios = [b.seconds["make autograde"] / bound for b, bound in zip(mixed, bounds, strict=False)]
     ratio = median(ratios)
-    print(f"mixed batch ({args.mixed} students, number {middle + 1} looping, budget {args.budget:g} s): "
-          f"stock sequential (the total work) {_spread([b.seconds['sequential'] for b in mixed])} s, "
-          f"make autograde {_spread([b.seconds['make autograde'] for b in mixed])} s")
-    print(f"makespan / max(budget, work / {args.jobs} workers): median {ratio:.2f}× of "
-          f"{_spread(ratios)} (target ≤ {MIXED_TARGET}×)  {verdict(ratio <= MIXED_TARGET)}")
+    print(
+        f"mixed batch ({args.mixed} students, number {middle + 1} looping, budget {args.budget:g} s): "
+        f"stock sequential (the total work) {_spread([b.seconds['sequential'] for b in mixed])} s, "
+        f"make autograde {_spread([b.seconds['make autograde'] for b in mixed])} s"
+    )
+    print(
+        f"makespan / max(budget, work / {args.jobs} workers): median {ratio:.2f}× of "
+        f"{_spread(ratios)} (target ≤ {MIXED_TARGET}×)  {verdict(ratio <= MIXED_TARGET)}"
+    )
     ok &= ratio <= MIXED_TARGET
-    print(f"mixed batch, the looping student graded last: make autograde {tail_s:.1f} s = "
-          f"{tail_s / median(bounds):.2f}× the median bound (no target: it cannot start before "
-          "the others)")
+    print(
+        f"mixed batch, the looping student graded last: make autograde {tail_s:.1f} s = "
+        f"{tail_s / median(bounds):.2f}× the median bound (no target: it cannot start before "
+        "the others)"
+    )
     for problem in problems:
         print(f"FAIL: {problem}")
     return 0 if ok and not problems else 1

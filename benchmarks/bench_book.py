@@ -10,6 +10,7 @@ TINYTORCH_RESULTS_DIR), so the book and results in the working tree are left alo
 step's wall time, the total and its ratio to the target; exits 1 when a step fails or the total
 is over target.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,12 +30,24 @@ def steps(work: Path) -> list[tuple[str, list[str]]]:
     results = work / "results"
     return [
         ("fetch mermaid", [str(ROOT / "scripts" / "fetch_mermaid.sh")]),
-        ("results (tinytorch olympics run)",
-         [str(BIN / "tinytorch"), "olympics", "run", "--out", str(results / "submission.json"),
-          "--no-progress"]),
-        ("jupyter-book build (clean, strict)",
-         [str(BIN / "jupyter-book"), "build", ".", "--all", "-W", "-n", "--keep-going",
-          "--path-output", str(work / "book")]),
+        (
+            "results (tinytorch olympics run)",
+            [str(BIN / "tinytorch"), "olympics", "run", "--out", str(results / "submission.json"), "--no-progress"],
+        ),
+        (
+            "jupyter-book build (clean, strict)",
+            [
+                str(BIN / "jupyter-book"),
+                "build",
+                ".",
+                "--all",
+                "-W",
+                "-n",
+                "--keep-going",
+                "--path-output",
+                str(work / "book"),
+            ],
+        ),
     ]
 
 

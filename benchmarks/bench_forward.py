@@ -9,6 +9,7 @@ times a block of calls of tinytorch, then of numpy, alternately, so both see the
 noise (the order flips every round). The verdict uses the median of the per-round ratios, which
 cancels drifts in machine load better than a ratio of two medians. Exits 1 on FAIL.
 """
+
 from __future__ import annotations
 
 import sys
@@ -82,8 +83,10 @@ def main() -> int:
             tiny, raw, ratio = measure(batch)
         ok = ratio <= target
         failed |= not ok
-        print(f"MLP 64→32→10 forward, batch {batch:>3}: tinytorch {tiny:8.2f} µs, numpy {raw:8.2f} µs, "
-              f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict(ok)}")
+        print(
+            f"MLP 64→32→10 forward, batch {batch:>3}: tinytorch {tiny:8.2f} µs, numpy {raw:8.2f} µs, "
+            f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict(ok)}"
+        )
     return 1 if failed else 0
 
 

@@ -21,6 +21,7 @@ And what does the harness cost per timed call?
 
 Exits 1 on any FAIL.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,12 +72,13 @@ def agreement_with_timeit(fn) -> dict:
     samples: dict = {"time_callable": [], "BenchmarkReport": [], "timeit": []}
     steps = [
         lambda: samples["time_callable"].extend(
-            time_callable(fn, num_runs=number, warmup_runs=5, progress=False).samples_ms * 1e3),
+            time_callable(fn, num_runs=number, warmup_runs=5, progress=False).samples_ms * 1e3
+        ),
         lambda: samples["BenchmarkReport"].extend(report_samples_us(fn, number)),
         lambda: samples["timeit"].extend(np.array(timer.repeat(repeat=1, number=number)) / number * 1e6),
     ]
     for i in range(ROUNDS):
-        for step in steps[i % 3:] + steps[:i % 3]:
+        for step in steps[i % 3 :] + steps[: i % 3]:
             step()
     return {name: np.array(values) for name, values in samples.items()}
 
@@ -107,12 +109,17 @@ def report_samples_us(fn, num_runs: int) -> list:
 
 def pyperf_median_us() -> float:
     """Median per-call time in µs of the same workload measured by `python -m pyperf timeit`."""
-    setup = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
-             "from bench_harness import make_workload; fn = make_workload()")
+    setup = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+        "from bench_harness import make_workload; fn = make_workload()"
+    )
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "pyperf.json"
-        subprocess.run([sys.executable, "-m", "pyperf", "timeit", "--quiet", "-p", "10", "-s", setup,
-                        "fn()", "-o", str(out)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "pyperf", "timeit", "--quiet", "-p", "10", "-s", setup, "fn()", "-o", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         data = json.loads(out.read_text())
     values = [v for run in data["benchmarks"][0]["runs"] for v in run.get("values", [])]
     return float(np.median(values)) * 1e6
@@ -120,6 +127,7 @@ def pyperf_median_us() -> float:
 
 def overhead_ratio() -> tuple[float, float, float, float]:
     """(harness ns per call, bare-pair ns per iteration, their median ratio, no-op median sample ns)."""
+
     def noop():
         return None
 
@@ -132,7 +140,7 @@ def overhead_ratio() -> tuple[float, float, float, float]:
     harness, bare, floors = [], [], []
     clock = time.perf_counter_ns
     for i in range(OVERHEAD_ROUNDS):
-        for kind in (("harness", "bare") if i % 2 == 0 else ("bare", "harness")):
+        for kind in ("harness", "bare") if i % 2 == 0 else ("bare", "harness"):
             start = clock()
             if kind == "harness":
                 result = time_callable(noop, num_runs=OVERHEAD_CALLS, warmup_runs=0, progress=False)
@@ -157,19 +165,27 @@ def main(argv: list[str]) -> int:
         ratio = median / reference
         ok = abs(ratio - 1.0) <= AGREEMENT_TOLERANCE
         failed |= not ok
-        print(f"{MATRIX}×{MATRIX} matmul: {name} median {median:.2f} µs, timeit median {reference:.2f} µs, "
-              f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict(ok)}")
-        print(f"{'':>17}means {np.mean(samples[name]):.2f} µs and {np.mean(samples['timeit']):.2f} µs "
-              "(information: a mean keeps the time lost to other processes)")
+        print(
+            f"{MATRIX}×{MATRIX} matmul: {name} median {median:.2f} µs, timeit median {reference:.2f} µs, "
+            f"ratio {ratio:.3f} (target within {AGREEMENT_TOLERANCE:.0%})  {verdict(ok)}"
+        )
+        print(
+            f"{'':>17}means {np.mean(samples[name]):.2f} µs and {np.mean(samples['timeit']):.2f} µs "
+            "(information: a mean keeps the time lost to other processes)"
+        )
     if "--pyperf" in argv:
         ref = pyperf_median_us()
-        print(f"{MATRIX}×{MATRIX} matmul: pyperf median {ref:.2f} µs (worker processes), "
-              f"time_callable / pyperf {ours / ref:.3f}")
+        print(
+            f"{MATRIX}×{MATRIX} matmul: pyperf median {ref:.2f} µs (worker processes), "
+            f"time_callable / pyperf {ours / ref:.3f}"
+        )
     per_call, per_pair, ratio, floor = overhead_ratio()
     ok = ratio <= OVERHEAD_TARGET
     failed |= not ok
-    print(f"harness overhead: {per_call:.0f} ns per timed call vs {per_pair:.0f} ns per bare perf_counter_ns "
-          f"pair, ratio {ratio:.2f}× (target ≤ {OVERHEAD_TARGET}×)  {verdict(ok)}")
+    print(
+        f"harness overhead: {per_call:.0f} ns per timed call vs {per_pair:.0f} ns per bare perf_counter_ns "
+        f"pair, ratio {ratio:.2f}× (target ≤ {OVERHEAD_TARGET}×)  {verdict(ok)}"
+    )
     print(f"an empty call measures {floor:.0f} ns (the resolution floor of every sample)")
     return 1 if failed else 0
 

@@ -8,6 +8,7 @@ out-of-range accuracy, inconsistent speedup, not JSON at all). Then runs the rea
 fresh interpreter, prints the wall time and its ratio to the budget, and exits 1 when over budget
 or when the counts of ranked and skipped files are wrong.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,16 +100,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "submissions"
         valid, invalid = write_folder(folder, args.files)
-        size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2 ** 20
-        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder),
-                   "--format", "json"]
+        size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2**20
+        command = [
+            sys.executable,
+            "-m",
+            "tinytorch.olympics.cli",
+            "olympics",
+            "leaderboard",
+            str(folder),
+            "--format",
+            "json",
+        ]
         elapsed, result = timed_run(command, "leaderboard")
     if result.returncode != 0:
         return 1
     board = json.loads(result.stdout)
     if (len(board["ranked"]), len(board["invalid"])) != (valid, invalid):
-        print(f"FAIL: ranked {len(board['ranked'])} and skipped {len(board['invalid'])}, "
-              f"expected {valid} and {invalid}")
+        print(
+            f"FAIL: ranked {len(board['ranked'])} and skipped {len(board['invalid'])}, expected {valid} and {invalid}"
+        )
         return 1
     label = f"leaderboard over {args.files} files ({valid} valid, {invalid} invalid, {size_mb:.1f} MiB)"
     return 0 if judge(label, elapsed, BUDGET_S, digits=2) else 1

@@ -15,6 +15,7 @@ Uses the capstone's own functions (`train_baseline`, `prune_and_finetune` throug
 Stored bytes are `model_size_bytes`: every stored array, quantization scales and sparse indices
 included. Prints each figure with PASS/FAIL (INFO where there is no target); exits 1 on any FAIL.
 """
+
 from __future__ import annotations
 
 import sys
@@ -75,18 +76,27 @@ def main() -> int:
     ratio = model_size_bytes(int8) / base_bytes
     acc, points = drop(int8)
     report.check("int8: stored bytes / FP32", f"{ratio:.3f}×", ratio <= INT8_BYTES_RATIO, f"≤ {INT8_BYTES_RATIO}×")
-    report.check("int8: accuracy drop", f"{points:+.2f} pt ({acc:.2%})", points <= INT8_DROP_POINTS,
-                 f"≤ {INT8_DROP_POINTS:g} pt")
+    report.check(
+        "int8: accuracy drop", f"{points:+.2f} pt ({acc:.2%})", points <= INT8_DROP_POINTS, f"≤ {INT8_DROP_POINTS:g} pt"
+    )
 
     acc, points = drop(magnitude_prune(baseline, 0.8))
     report.info("pruned 80%, one-shot: accuracy drop", f"{points:+.2f} pt ({acc:.2%})")
     sparse = variants["pruned_80_sparse"][0]
     acc, points = drop(sparse)
     ratio = model_size_bytes(sparse) / base_bytes
-    report.check("pruned 80% + fine-tune: accuracy drop", f"{points:+.2f} pt ({acc:.2%})",
-                 points <= PRUNED_DROP_POINTS, f"≤ {PRUNED_DROP_POINTS:g} pt")
-    report.check("pruned 80%, sparse: stored bytes / FP32", f"{ratio:.3f}×", ratio <= SPARSE_BYTES_RATIO,
-                 f"≤ {SPARSE_BYTES_RATIO}×")
+    report.check(
+        "pruned 80% + fine-tune: accuracy drop",
+        f"{points:+.2f} pt ({acc:.2%})",
+        points <= PRUNED_DROP_POINTS,
+        f"≤ {PRUNED_DROP_POINTS:g} pt",
+    )
+    report.check(
+        "pruned 80%, sparse: stored bytes / FP32",
+        f"{ratio:.3f}×",
+        ratio <= SPARSE_BYTES_RATIO,
+        f"≤ {SPARSE_BYTES_RATIO}×",
+    )
 
     structured = variants["structured_50"][0]
     acc, points = drop(structured)

@@ -5,6 +5,7 @@
 Runs the real command in a subprocess (a fresh interpreter, as a user would), prints the wall
 time and its ratio to the budget, and exits 1 when over budget.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,16 @@ BUDGET_S = 60.0
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "submission.json"
-        command = [sys.executable, "-m", "tinytorch.olympics.cli", "olympics", "run", "--out", str(out),
-                   "--no-progress"]
+        command = [
+            sys.executable,
+            "-m",
+            "tinytorch.olympics.cli",
+            "olympics",
+            "run",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
         elapsed, result = timed_run(command, "`tinytorch olympics run`")
     if result.returncode != 0:
         return 1

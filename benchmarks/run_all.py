@@ -5,6 +5,7 @@
 Each benchmark prints its own figures and PASS/FAIL and exits non-zero on FAIL. They run one
 after another, never in parallel, so they do not disturb each other's timings.
 """
+
 from __future__ import annotations
 
 import subprocess

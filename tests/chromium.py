@@ -1,11 +1,12 @@
 """Debian's chromium driven by Playwright, for the browser tests of the book and of the student
 edition (Playwright's own browsers are never downloaded or used)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

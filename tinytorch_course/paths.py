@@ -1,6 +1,7 @@
 """Where the course pipeline keeps its files, and how its sources mark what students never see:
 one table read by the export, the release, the grading tools, the tests and
 ``nbgrader_config.py``, so the folders and the markers are named in exactly one place."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@ rewrites that import to take the global instead. The inline module then runs the
 over http and from disk, and nothing is fetched from a CDN.
 ``scripts/fetch_mermaid.sh`` puts ``mermaid.min.js`` in place before the build.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,7 @@ def _has_diagram(doctree: nodes.document | None) -> bool:
     return doctree is not None and doctree.next_node(mermaid) is not None
 
 
-def _add_library(
-    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: nodes.document | None
-) -> None:
+def _add_library(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: nodes.document | None) -> None:
     """Load the library before sphinxcontrib-mermaid's module script, on diagram pages only."""
     if _has_diagram(doctree):
         # Lower priority numbers come first; the mermaid module script uses mermaid_js_priority.
@@ -64,8 +63,10 @@ def _import_from_global(
         scripts.append(script)
     if not rewritten:
         # A changed sphinxcontrib-mermaid would otherwise leave a page that fails from disk.
-        raise ExtensionError(f"{pagename}: no mermaid module script with `import mermaid from` "
-                             "to rewrite; check sphinxcontrib-mermaid's page script")
+        raise ExtensionError(
+            f"{pagename}: no mermaid module script with `import mermaid from` "
+            "to rewrite; check sphinxcontrib-mermaid's page script"
+        )
     context["script_files"] = scripts
 
 

@@ -4,6 +4,7 @@ jupyter-book registers sphinx-thebe's configuration script twice; the second cop
 a ``const`` and the browser reports a script error on every page. Dropping exact duplicates
 (same source or body, same attributes, whatever their priority) keeps the console clean without touching the theme.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 The tests look at the real book: when _build/html is missing it is built with `make book`
 (the same command people use), never faked.
 """
+
 from __future__ import annotations
 
 import functools

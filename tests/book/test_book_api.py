@@ -1,4 +1,5 @@
 """The chapter's API reference matches the code it documents."""
+
 from __future__ import annotations
 
 import html
@@ -10,15 +11,26 @@ import pytest
 
 from tinytorch import olympics
 
-DOCUMENTED = ["BenchmarkReport", "BenchmarkReport.benchmark_model", "measure_model", "generate_submission",
-              "submission_errors", "validate_submission_schema", "save_submission"]
+DOCUMENTED = [
+    "BenchmarkReport",
+    "BenchmarkReport.benchmark_model",
+    "measure_model",
+    "generate_submission",
+    "submission_errors",
+    "validate_submission_schema",
+    "save_submission",
+]
 PROPERTIES = ["model_name", "metrics", "system_info", "timestamp"]
 
 
 def signature_block(page: str, qualname: str) -> str:
     """The HTML of the <dt> signature line autodoc wrote for `tinytorch.olympics.<qualname>`."""
-    match = re.search(rf'<dt class="sig[^"]*" id="tinytorch\.olympics\.{re.escape(qualname)}">'
-                      r"(.*?)</dt>", page, re.S)
+    match = re.search(
+        rf'<dt class="sig[^"]*" id="tinytorch\.olympics\.{re.escape(qualname)}">'
+        r"(.*?)</dt>",
+        page,
+        re.S,
+    )
     if match is None:
         raise AssertionError(f"the chapter does not document tinytorch.olympics.{qualname}")
     return match.group(1)
@@ -59,9 +71,11 @@ def test_report_properties_documented_and_real(chapter_html: str, name: str) -> 
 
 
 def test_parameter_parser_reads_autodoc_markup() -> None:
-    block = ('<em class="sig-param"><span class="n"><span class="pre">submission</span></span>'
-             '<span class="p"><span class="pre">:</span></span> <span class="n">dict</span></em>, '
-             '<em class="sig-param"><span class="n"><span class="pre">filepath</span></span>'
-             '<span class="o"><span class="pre">=</span></span>'
-             '<span class="default_value"><span class="pre">\'x.json\'</span></span></em>')
+    block = (
+        '<em class="sig-param"><span class="n"><span class="pre">submission</span></span>'
+        '<span class="p"><span class="pre">:</span></span> <span class="n">dict</span></em>, '
+        '<em class="sig-param"><span class="n"><span class="pre">filepath</span></span>'
+        '<span class="o"><span class="pre">=</span></span>'
+        '<span class="default_value"><span class="pre">\'x.json\'</span></span></em>'
+    )
     assert documented_parameters(block) == ["submission", "filepath"]

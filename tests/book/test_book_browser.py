@@ -1,4 +1,5 @@
 """The built book, opened in headless Chromium: diagrams, tabs, dropdowns, glued numbers, launch links."""
+
 from __future__ import annotations
 
 import json
@@ -121,22 +122,44 @@ def classic_answers() -> dict[str, list[str]]:
     params, mib = 5_000_000, 2**20
     mlp = SimpleMLP()
     measured_ratio = model_size_bytes(mlp) / model_size_bytes(quantize_model(mlp))
-    q1 = [f"{4 * params:,} bytes", f"{4 * params / mib:.2f} MiB", f"{params / mib:.2f} MiB",
-          f"{3 * params:,} bytes", f"{3 * params / mib:.2f} MiB", "75% reduction", "4.00×",
-          f"a ratio of {measured_ratio:.2f}×"]
+    q1 = [
+        f"{4 * params:,} bytes",
+        f"{4 * params / mib:.2f} MiB",
+        f"{params / mib:.2f} MiB",
+        f"{3 * params:,} bytes",
+        f"{3 * params / mib:.2f} MiB",
+        "75% reduction",
+        "4.00×",
+        f"a ratio of {measured_ratio:.2f}×",
+    ]
 
     z99 = NormalDist().inv_cdf(0.99)
-    q2 = ["Deploy A", "from 9.4 to 10.6 ms", "from 4.0 to 16.0 ms", f"mean + {z99:.3f}σ",
-          f"{10 + z99 * 0.3:.2f} ms for A and {10 + z99 * 3.0:.2f} ms for B",
-          f"{100 * NormalDist().cdf(2):.1f}th percentile", "not a 95% confidence interval"]
+    q2 = [
+        "Deploy A",
+        "from 9.4 to 10.6 ms",
+        "from 4.0 to 16.0 ms",
+        f"mean + {z99:.3f}σ",
+        f"{10 + z99 * 0.3:.2f} ms for A and {10 + z99 * 3.0:.2f} ms for B",
+        f"{100 * NormalDist().cdf(2):.1f}th percentile",
+        "not a 95% confidence interval",
+    ]
 
     fixed = (100 - 32 * 8) / (1 - 32)
-    q3 = [f"{100 / 32:.3f} ms is the amortized", f"{fixed:.3f} ms", f"{8 - fixed:.3f} ms",
-          f"fixed + per-sample = {fixed + (8 - fixed):.3f} ms",
-          f"fixed + 32 × per-sample = {fixed + 32 * (8 - fixed):.3f} ms"]
+    q3 = [
+        f"{100 / 32:.3f} ms is the amortized",
+        f"{fixed:.3f} ms",
+        f"{8 - fixed:.3f} ms",
+        f"fixed + per-sample = {fixed + (8 - fixed):.3f} ms",
+        f"fixed + 32 × per-sample = {fixed + 32 * (8 - fixed):.3f} ms",
+    ]
 
-    q4 = [f"{20 / 5:.1f}×", f"handles {100 * 20 / 5:.0f}", f"{1000 * 5 / 20:,.0f} dollars",
-          f"{60 * 5 / 20:.0f}% busy", f"{100 - 60 * 5 / 20:.0f}%"]
+    q4 = [
+        f"{20 / 5:.1f}×",
+        f"handles {100 * 20 / 5:.0f}",
+        f"{1000 * 5 / 20:,.0f} dollars",
+        f"{60 * 5 / 20:.0f}% busy",
+        f"{100 - 60 * 5 / 20:.0f}%",
+    ]
 
     submission = json.loads((ROOT / "build" / "results" / "submission.json").read_text())
     baseline_only = {k: v for k, v in submission.items() if k not in ("optimized", "improvements")}
@@ -159,7 +182,8 @@ def expected_answers() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5"])
 def test_classic_question_dropdown_shows_computed_answer(
-        chapter_shared: PageSession, expected_answers: dict[str, list[str]], question: str) -> None:
+    chapter_shared: PageSession, expected_answers: dict[str, list[str]], question: str
+) -> None:
     page = chapter_shared.page
     dropdown = page.locator(f".admonition.dropdown.answer-{question}")
     assert dropdown.count() == 1, f"the chapter should have one dropdown answer for {question}"
@@ -190,9 +214,11 @@ def test_binder_button_and_notebook_link(chapter_shared: PageSession, built_book
     in _config.yml, and that repository; the download link serves the release notebook itself."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
-    expected = (f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/"
-                f"{config['repository'].get('branch', 'main')}"
-                f"?urlpath=lab/tree/{RELEASE_NOTEBOOK.relative_to(REPO).as_posix()}")
+    expected = (
+        f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/"
+        f"{config['repository'].get('branch', 'main')}"
+        f"?urlpath=lab/tree/{RELEASE_NOTEBOOK.relative_to(REPO).as_posix()}"
+    )
     button = chapter_shared.page.locator("a.sd-btn.launch-binder")
     assert button.count() == 1 and button.is_visible(), "the Binder launch button is missing"
     assert button.get_attribute("href") == expected

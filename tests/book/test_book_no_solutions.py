@@ -1,4 +1,5 @@
 """The book may show the student release, never the instructor's solutions or hidden tests."""
+
 from __future__ import annotations
 
 import html
@@ -27,10 +28,12 @@ def collapse(text: str) -> str:
 
 def secret_lines(source: nbformat.NotebookNode) -> set[str]:
     """Distinctive lines inside the solution and hidden-test regions of `source`, collapsed."""
-    lines = (region_lines(source, BEGIN_SOLUTION, END_SOLUTION)
-             | region_lines(source, BEGIN_HIDDEN, END_HIDDEN))
-    return {collapse(line) for line in lines
-            if len(line) >= MIN_CHARS and not line.startswith("#") and not GENERIC.match(line)}
+    lines = region_lines(source, BEGIN_SOLUTION, END_SOLUTION) | region_lines(source, BEGIN_HIDDEN, END_HIDDEN)
+    return {
+        collapse(line)
+        for line in lines
+        if len(line) >= MIN_CHARS and not line.startswith("#") and not GENERIC.match(line)
+    }
 
 
 def shown_lines(source: nbformat.NotebookNode) -> set[str]:
@@ -94,9 +97,11 @@ def test_a_line_shown_outside_the_regions_is_no_secret() -> None:
     shared = '"submission_type": "capstone_benchmark",'
     secret = "hidden_value = compute_the_secret(x)"
     hidden = "assert hidden_check(f()) == 42"
-    source = notebook(f'def fixture():\n    return {{"schema_version": 2, {shared}}}',
-                      f"def f():\n    {BEGIN_SOLUTION}\n    {shared}\n    {secret}\n    {END_SOLUTION}",
-                      f"def test():\n    {BEGIN_HIDDEN}\n    {hidden}\n    {END_HIDDEN}")
+    source = notebook(
+        f'def fixture():\n    return {{"schema_version": 2, {shared}}}',
+        f"def f():\n    {BEGIN_SOLUTION}\n    {shared}\n    {secret}\n    {END_SOLUTION}",
+        f"def test():\n    {BEGIN_HIDDEN}\n    {hidden}\n    {END_HIDDEN}",
+    )
     page = f"... {shared} ... {secret} ... {hidden} ..."
     assert leaked_lines(secret_lines(source), shown_lines(source), page) == sorted([secret, hidden])
 
@@ -138,9 +143,14 @@ def test_no_solution_line_in_built_book(built_book: Path) -> None:
         if found:
             leaks[name] = found[:5]
     # The pages, their sources and notebooks, and the search index were all read.
-    for expected in ("book/capstone.html", "_sources/book/capstone.md",
-                     "_sources/book/capstone.ipynb", "searchindex.js"):
+    for expected in (
+        "book/capstone.html",
+        "_sources/book/capstone.md",
+        "_sources/book/capstone.ipynb",
+        "searchindex.js",
+    ):
         assert expected in scanned, f"{expected} was not scanned (scanned {len(scanned)} files)"
     assert any(n.startswith("_downloads/") and n.endswith(".ipynb") for n in scanned), (
-        "the notebook the chapter offers for download was not scanned")
+        "the notebook the chapter offers for download was not scanned"
+    )
     assert not leaks, f"solution or hidden-test lines in the built book: {leaks}"

@@ -1,4 +1,5 @@
 """Finite-difference gradients, shared by the autograd tests."""
+
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 """Linear (one fused node), Sequential, activations and the loss."""
+
 import numpy as np
 import pytest
 
@@ -30,6 +31,7 @@ def test_linear_is_one_graph_node_with_correct_gradients():
     assert set(map(id, out._parents)) == {id(x), id(layer.weight), id(layer.bias)}
     weights = rng.standard_normal((5, 3))
     (out * Tensor(weights)).sum().backward()
+
     def f():
         return float(np.sum((x.data @ layer.weight.data + layer.bias.data) * weights))
 

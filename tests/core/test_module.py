@@ -1,4 +1,5 @@
 """walk / find_layers / map_layers / Module: models of any shape, no `.layers` assumption."""
+
 import numpy as np
 import pytest
 
@@ -56,9 +57,9 @@ def test_map_layers_replaces_everywhere_and_leaves_original_untouched():
     new = map_layers(model, Linear, lambda layer: Linear.from_weights(layer.weight.data * 0, layer.bias.data))
     assert all(np.all(p.data == 0) for p in find_layers(new, Linear)[0].parameters()[:1])
     assert len(find_layers(new, Linear)) == 3 and isinstance(new.blocks, tuple)
-    for p, b in zip(model.parameters(), before):
+    for p, b in zip(model.parameters(), before, strict=False):
         np.testing.assert_array_equal(p.data, b)
-    assert not any(a is b for a, b in zip(find_layers(new, Linear), find_layers(model, Linear)))
+    assert not any(a is b for a, b in zip(find_layers(new, Linear), find_layers(model, Linear), strict=False))
 
 
 @pytest.mark.parametrize("bad", [42, "model", [Linear(2, 2)], None])

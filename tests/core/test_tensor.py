@@ -1,4 +1,5 @@
 """Tensor: dtype rules, autograd of every op against finite differences, no_grad, errors."""
+
 import numpy as np
 import pytest
 
@@ -17,33 +18,36 @@ def check_grads(fn, *shapes, seed=0, positive=False):
     out = fn(*tensors)
     weights = rng.standard_normal(out.shape)  # a random projection catches transposed gradients
     (out * Tensor(weights)).sum().backward()
-    for a, t in zip(arrays, tensors):
+    for a, t in zip(arrays, tensors, strict=False):
         expected = numeric_grad(lambda: float(np.sum(fn(*[Tensor(b) for b in arrays]).data * weights)), a)
         assert t.grad.shape == a.shape
         np.testing.assert_allclose(t.grad, expected, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("fn, shapes", [
-    (lambda a, b: a + b, [(3, 4), (3, 4)]),
-    (lambda a, b: a + b, [(3, 4), (4,)]),        # broadcast over rows
-    (lambda a, b: a - b, [(3, 1), (1, 4)]),      # both sides broadcast
-    (lambda a, b: a * b, [(3, 4), (3, 4)]),
-    (lambda a, b: a * b, [(2, 3, 4), (3, 1)]),
-    (lambda a, b: a @ b, [(3, 5), (5, 2)]),
-    (lambda a: -a, [(3, 4)]),
-    (lambda a: a.relu(), [(4, 5)]),
-    (lambda a: a.exp(), [(3, 4)]),
-    (lambda a: a.sum(), [(3, 4)]),
-    (lambda a: a.sum(axis=0), [(3, 4)]),
-    (lambda a: a.sum(axis=1, keepdims=True), [(3, 4)]),
-    (lambda a: a.mean(), [(3, 4)]),
-    (lambda a: a.mean(axis=-1), [(3, 4)]),
-    (lambda a: a.reshape(4, 3), [(3, 4)]),
-    (lambda a: a.log_softmax(axis=-1), [(3, 5)]),
-    (lambda a: a.log_softmax(axis=0), [(3, 5)]),
-    (lambda a, b: (a @ b).relu().sum(axis=1) * 2.0 - 1.0, [(4, 3), (3, 2)]),  # a chain, scalars
-    (lambda a: a * a + a, [(3, 3)]),             # one tensor used twice
-])
+@pytest.mark.parametrize(
+    "fn, shapes",
+    [
+        (lambda a, b: a + b, [(3, 4), (3, 4)]),
+        (lambda a, b: a + b, [(3, 4), (4,)]),  # broadcast over rows
+        (lambda a, b: a - b, [(3, 1), (1, 4)]),  # both sides broadcast
+        (lambda a, b: a * b, [(3, 4), (3, 4)]),
+        (lambda a, b: a * b, [(2, 3, 4), (3, 1)]),
+        (lambda a, b: a @ b, [(3, 5), (5, 2)]),
+        (lambda a: -a, [(3, 4)]),
+        (lambda a: a.relu(), [(4, 5)]),
+        (lambda a: a.exp(), [(3, 4)]),
+        (lambda a: a.sum(), [(3, 4)]),
+        (lambda a: a.sum(axis=0), [(3, 4)]),
+        (lambda a: a.sum(axis=1, keepdims=True), [(3, 4)]),
+        (lambda a: a.mean(), [(3, 4)]),
+        (lambda a: a.mean(axis=-1), [(3, 4)]),
+        (lambda a: a.reshape(4, 3), [(3, 4)]),
+        (lambda a: a.log_softmax(axis=-1), [(3, 5)]),
+        (lambda a: a.log_softmax(axis=0), [(3, 5)]),
+        (lambda a, b: (a @ b).relu().sum(axis=1) * 2.0 - 1.0, [(4, 3), (3, 2)]),  # a chain, scalars
+        (lambda a: a * a + a, [(3, 3)]),  # one tensor used twice
+    ],
+)
 def test_gradients_match_finite_differences(fn, shapes):
     check_grads(fn, *shapes)
 

@@ -1,5 +1,6 @@
 """Fixtures of the course-pipeline tests: one release built from the current source into a
 temporary course root, shared by every test of the session."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

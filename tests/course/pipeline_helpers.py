@@ -1,5 +1,6 @@
 """Helpers of the pipeline tests: reading regions out of notebooks, mutating submissions,
 turning feedback HTML back into text, and waiting for a process to reach a state."""
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,13 @@ from tinytorch_course.paths import ASSIGNMENT_ID  # noqa: F401
 
 def region_lines(nb, begin: str, end: str) -> set[str]:
     """Stripped lines with some letter or digit, from every region of every cell of ``nb``."""
-    return {line.strip() for cell in nb.cells for region in regions(cell.source, begin, end)
-            for line in region if any(ch.isalnum() for ch in line)}
+    return {
+        line.strip()
+        for cell in nb.cells
+        for region in regions(cell.source, begin, end)
+        for line in region
+        if any(ch.isalnum() for ch in line)
+    }
 
 
 def notebook_text(nb) -> str:
@@ -55,8 +61,7 @@ def leaked_lines(region: set[str], allowed: set[str], text: str) -> list[str]:
     line such as ``return True`` is also a fragment of visible lines, and that is no leak)."""
     shown = {line.strip() for line in text.split("\n")}
     allowed_text = "\n".join(allowed)
-    return sorted(line for line in region - allowed
-                  if line in shown or (line not in allowed_text and line in text))
+    return sorted(line for line in region - allowed if line in shown or (line not in allowed_text and line in text))
 
 
 def json_strings(node: object) -> Iterator[str]:
@@ -98,8 +103,10 @@ def mutate(nb, grade_id: str, replacements: list[tuple[str, str]], regex: bool =
             count = cell.source.count(old)
             updated = cell.source.replace(old, new)
         if count == 0:
-            raise AssertionError(f"mutation {old!r} matches nothing in cell {grade_id!r}: "
-                                 "update the archetype table to the current source")
+            raise AssertionError(
+                f"mutation {old!r} matches nothing in cell {grade_id!r}: "
+                "update the archetype table to the current source"
+            )
         cell.source = updated
     return nb
 
@@ -125,8 +132,11 @@ def gradebook_rows(root: Path, students: list[str]) -> dict:
             sub = gb.find_submission(ASSIGNMENT_ID, student)
             rows[student] = {
                 "score": sub.score,
-                "grades": {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
-                           for nb in sub.notebooks for g in nb.grades},
+                "grades": {
+                    g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
+                    for nb in sub.notebooks
+                    for g in nb.grades
+                },
                 "comments": {c.name: c.auto_comment for nb in sub.notebooks for c in nb.comments},
                 "late": [nb.late_submission_penalty for nb in sub.notebooks],
             }

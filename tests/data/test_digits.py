@@ -1,4 +1,5 @@
 """The embedded digits data: the stored file, and the seeded split load_digits makes."""
+
 import hashlib
 import re
 
@@ -56,7 +57,7 @@ def test_ten_classes_in_both_parts_and_stratified():
 
 def test_split_is_deterministic_and_seed_dependent():
     a, b, c = load_digits(seed=3), load_digits(seed=3), load_digits(seed=4)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert np.array_equal(x, y)
     assert not np.array_equal(a[3], c[3])
 
@@ -66,9 +67,11 @@ def test_split_is_disjoint_and_covers_every_image():
     X_tr, y_tr, X_te, y_te = load_digits(normalize=False)
     X_all = np.concatenate([X_tr, X_te]).astype(np.uint8)
     y_all = np.concatenate([y_tr, y_te])
+
     # Match rows (image + label) as multisets: duplicated images in the data set are allowed.
     def key(X, y):
         return sorted(map(bytes, np.column_stack([X, y]).astype(np.uint8)))
+
     assert key(X_all, y_all) == key(images, labels)
     # Index-level disjointness.
     train_idx, test_idx = digits_module.stratified_split(labels.astype(np.int64), 0.2, 0)

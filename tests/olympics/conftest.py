@@ -1,5 +1,6 @@
 """Fixtures of the capstone's and its tools' tests: models of known cost, submissions measured
 from them, and submissions built from given numbers."""
+
 from __future__ import annotations
 
 import copy

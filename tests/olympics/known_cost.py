@@ -1,4 +1,5 @@
 """A model whose forward takes a known time, to test the instruments that time it."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,7 @@ from tinytorch.olympics import BenchmarkReport
 class BusyModel:
     """forward spins for `cost_ms` per call (its first `slow_calls` calls for `slow_ms`)."""
 
-    def __init__(self, cost_ms: float = 1.0, slow_calls: int = 0, slow_ms: float = 30.0,
-                 n_classes: int = 10) -> None:
+    def __init__(self, cost_ms: float = 1.0, slow_calls: int = 0, slow_ms: float = 30.0, n_classes: int = 10) -> None:
         self.cost_ms, self.slow_calls, self.slow_ms = cost_ms, slow_calls, slow_ms
         self.weight = Tensor(np.zeros((64, n_classes), dtype=np.float32))
         self.calls = 0
@@ -33,6 +33,12 @@ class BusyModel:
 def measured_report(name: str, cost_ms: float, runs: int = 30) -> BenchmarkReport:
     rng = np.random.default_rng(0)
     report = BenchmarkReport(name)
-    report.benchmark_model(BusyModel(cost_ms), rng.random((32, 64), dtype=np.float32),
-                           rng.integers(0, 10, 32), num_runs=runs, warmup_runs=2, progress=False)
+    report.benchmark_model(
+        BusyModel(cost_ms),
+        rng.random((32, 64), dtype=np.float32),
+        rng.integers(0, 10, 32),
+        num_runs=runs,
+        warmup_runs=2,
+        progress=False,
+    )
     return report

@@ -1,10 +1,11 @@
 """Valid submissions built from given numbers, for the tools' tests."""
+
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -13,32 +14,51 @@ from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.system import collect_system_info
 
 
-def metrics_from_samples(samples: Sequence[float], accuracy: float, size_mb: float,
-                         parameter_count: int = 2410) -> dict:
+def metrics_from_samples(
+    samples: Sequence[float], accuracy: float, size_mb: float, parameter_count: int = 2410
+) -> dict:
     """A metrics dict consistent with raw latency samples (as BenchmarkReport would derive it)."""
     a = np.asarray(samples, dtype=float)
     p50, p90, p99 = np.percentile(a, [50, 90, 99])
     return {
-        "parameter_count": parameter_count, "model_size_mb": float(size_mb), "accuracy": float(accuracy),
-        "latency_ms_mean": float(a.mean()), "latency_ms_std": float(a.std(ddof=1)),
-        "latency_ms_p50": float(p50), "latency_ms_p90": float(p90), "latency_ms_p99": float(p99),
+        "parameter_count": parameter_count,
+        "model_size_mb": float(size_mb),
+        "accuracy": float(accuracy),
+        "latency_ms_mean": float(a.mean()),
+        "latency_ms_std": float(a.std(ddof=1)),
+        "latency_ms_p50": float(p50),
+        "latency_ms_p90": float(p90),
+        "latency_ms_p99": float(p99),
         "throughput_samples_per_sec": float(1000 / a.mean()),
-        "batch_throughput_samples_per_sec": float(32000 / a.mean() / 4), "peak_memory_mb": 0.05,
+        "batch_throughput_samples_per_sec": float(32000 / a.mean() / 4),
+        "peak_memory_mb": 0.05,
     }
 
 
-def make_submission(base_samples: Sequence[float], opt_samples: Optional[Sequence[float]] = None, *,
-                    accuracy: tuple = (0.96, 0.955), size_mb: tuple = (0.0092, 0.0025),
-                    system_info: Optional[dict] = None, student: Optional[str] = "Ada",
-                    names: tuple = ("baseline_fp32", "int8")) -> dict:
+def make_submission(
+    base_samples: Sequence[float],
+    opt_samples: Sequence[float] | None = None,
+    *,
+    accuracy: tuple = (0.96, 0.955),
+    size_mb: tuple = (0.0092, 0.0025),
+    system_info: dict | None = None,
+    student: str | None = "Ada",
+    names: tuple = ("baseline_fp32", "int8"),
+) -> dict:
     """A valid submission with the given latency samples, accuracies and sizes (checked here)."""
+
     def entry(name: str, samples: Sequence[float], acc: float, size: float) -> dict:
-        return {"model_name": name, "metrics": metrics_from_samples(samples, acc, size),
-                "latency_samples_ms": [float(s) for s in samples],
-                "measurement": {"num_runs": len(samples), "warmup_runs": 10, "batch_size": 32}}
+        return {
+            "model_name": name,
+            "metrics": metrics_from_samples(samples, acc, size),
+            "latency_samples_ms": [float(s) for s in samples],
+            "measurement": {"num_runs": len(samples), "warmup_runs": 10, "batch_size": 32},
+        }
 
     sub = {
-        "schema_version": 2, "submission_type": "capstone_benchmark", "tinytorch_version": "0.20.0",
+        "schema_version": 2,
+        "submission_type": "capstone_benchmark",
+        "tinytorch_version": "0.20.0",
         "timestamp": "2026-11-28T20:00:00+00:00",
         "system_info": system_info or collect_system_info(),
         "baseline": entry(names[0], base_samples, accuracy[0], size_mb[0]),
@@ -46,8 +66,9 @@ def make_submission(base_samples: Sequence[float], opt_samples: Optional[Sequenc
     if student is not None:
         sub["student_name"] = student
     if opt_samples is not None:
-        sub["optimized"] = dict(entry(names[1], opt_samples, accuracy[1], size_mb[1]),
-                                techniques_applied=["int8_quantization"])
+        sub["optimized"] = dict(
+            entry(names[1], opt_samples, accuracy[1], size_mb[1]), techniques_applied=["int8_quantization"]
+        )
         b, o = sub["baseline"]["metrics"], sub["optimized"]["metrics"]
         sub["improvements"] = {
             "speedup": b["latency_ms_mean"] / o["latency_ms_mean"],

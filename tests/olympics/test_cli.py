@@ -1,4 +1,5 @@
 """The `tinytorch` command line, run as users run it: every command, bad input and exit codes."""
+
 from __future__ import annotations
 
 import inspect
@@ -25,8 +26,14 @@ SCRIPT = Path(sys.executable).parent / "tinytorch"
 def tinytorch(*args, script=False):
     """Run the command line in a fresh interpreter; the console script when `script`."""
     command = [str(SCRIPT)] if script else [sys.executable, "-m", "tinytorch.olympics.cli"]
-    return subprocess.run([*command, "olympics", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return subprocess.run(
+        [*command, "olympics", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +44,21 @@ def files(tmp_path_factory):
         "base": write(d / "base.json", base),
         "rerun": write(d / "rerun.json", make_submission(noisy_samples(1.0, seed=2), noisy_samples(0.40, seed=3))),
         "slow": write(d / "slow.json", make_submission(noisy_samples(1.0, seed=4), noisy_samples(0.80, seed=5))),
-        "elsewhere": write(d / "elsewhere.json", make_submission(
-            noisy_samples(1.0, seed=6), noisy_samples(0.40, seed=7), system_info=other_machine(base["system_info"]))),
+        "elsewhere": write(
+            d / "elsewhere.json",
+            make_submission(
+                noisy_samples(1.0, seed=6), noisy_samples(0.40, seed=7), system_info=other_machine(base["system_info"])
+            ),
+        ),
         "wrong_version": write(d / "wrong_version.json", dict(base, schema_version=3)),
-        "two_errors": write(d / "two_errors.json", {**base, "student_name": 7,
-                                                    "baseline": {**base["baseline"], "metrics": {
-                                                        **base["baseline"]["metrics"], "accuracy": 1.5}}}),
+        "two_errors": write(
+            d / "two_errors.json",
+            {
+                **base,
+                "student_name": 7,
+                "baseline": {**base["baseline"], "metrics": {**base["baseline"]["metrics"], "accuracy": 1.5}},
+            },
+        ),
     }
     paths["truncated"] = d / "truncated.json"
     paths["truncated"].write_text(json.dumps(base)[:-40])
@@ -65,18 +81,27 @@ def test_every_option_of_every_command_is_explained():
 
 
 def keyword_defaults(function):
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    return {
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
-@pytest.mark.parametrize("argv, function, option_of", [
-    (["run"], run_workflow, {"out": "out_path", "num_runs": "num_runs", "seed": "seed"}),
-    (["compare", "a.json", "b.json"], compare_submissions,
-     {k: k for k in ("model", "metric", "fail_above", "alpha", "allow_cross_machine")}),
-    (["leaderboard", "dir"], build_leaderboard, {"sort": "sort"}),
-    (["leaderboard", "dir"], render, {"format": "fmt"}),
-    (["log-mlflow", "s.json"], log_submission, {"tracking_uri": "tracking_uri", "experiment": "experiment"}),
-])
+@pytest.mark.parametrize(
+    "argv, function, option_of",
+    [
+        (["run"], run_workflow, {"out": "out_path", "num_runs": "num_runs", "seed": "seed"}),
+        (
+            ["compare", "a.json", "b.json"],
+            compare_submissions,
+            {k: k for k in ("model", "metric", "fail_above", "alpha", "allow_cross_machine")},
+        ),
+        (["leaderboard", "dir"], build_leaderboard, {"sort": "sort"}),
+        (["leaderboard", "dir"], render, {"format": "fmt"}),
+        (["log-mlflow", "s.json"], log_submission, {"tracking_uri": "tracking_uri", "experiment": "experiment"}),
+    ],
+)
 def test_option_defaults_are_the_defaults_of_the_functions_they_configure(argv, function, option_of):
     parsed = vars(build_parser().parse_args(["olympics", *argv]))
     defaults = keyword_defaults(function)
@@ -104,8 +129,9 @@ def test_help_through_the_console_script_and_module():
 def test_validate(files):
     ok = tinytorch("validate", files["base"], files["rerun"], script=True)
     assert ok.returncode == 0 and ok.stdout.count(": valid") == 2
-    bad = tinytorch("validate", files["base"], files["two_errors"], files["truncated"], files["wrong_version"],
-                    files["huge"])
+    bad = tinytorch(
+        "validate", files["base"], files["two_errors"], files["truncated"], files["wrong_version"], files["huge"]
+    )
     assert bad.returncode == 1
     assert "baseline.metrics.accuracy" in bad.stdout and "student_name" in bad.stdout, "every violation listed"
     assert "truncated.json" in bad.stdout and "not valid JSON" in bad.stdout
@@ -138,10 +164,15 @@ def test_compare_across_machines(files):
     assert allowed.returncode == 0 and "not comparable" in allowed.stdout
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("truncated", "not valid JSON"), ("wrong_version", "schema_version"), ("huge", "limit"),
-    ("two_errors", "baseline.metrics.accuracy"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("truncated", "not valid JSON"),
+        ("wrong_version", "schema_version"),
+        ("huge", "limit"),
+        ("two_errors", "baseline.metrics.accuracy"),
+    ],
+)
 def test_compare_refuses_bad_files(files, bad, message):
     result = tinytorch("compare", files["base"], files[bad])
     assert result.returncode == 2
@@ -177,8 +208,12 @@ def test_leaderboard(files, tmp_path):
     result = tinytorch("leaderboard", files["base"].parent, "--format", "json", "--sort", "speedup")
     assert result.returncode == 0, result.stderr
     board = json.loads(result.stdout)
-    assert {r["file"] for r in board["invalid"]} >= {"truncated.json", "wrong_version.json", "huge.json",
-                                                      "two_errors.json"}
+    assert {r["file"] for r in board["invalid"]} >= {
+        "truncated.json",
+        "wrong_version.json",
+        "huge.json",
+        "two_errors.json",
+    }
     assert board["ranked"][0]["speedup"] >= board["ranked"][-1]["speedup"]
     md = tinytorch("leaderboard", files["base"].parent)
     assert md.returncode == 0 and "| rank |" in md.stdout and "truncated.json" in md.stdout
@@ -194,7 +229,11 @@ def test_plot(files, tmp_path):
     one = tinytorch("plot", files["base"], "--out", tmp_path / "one")
     assert one.returncode == 0, one.stderr
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [
-        "accuracy_vs_latency.png", "accuracy_vs_latency.svg", "latency_distribution.png", "latency_distribution.svg"]
+        "accuracy_vs_latency.png",
+        "accuracy_vs_latency.svg",
+        "latency_distribution.png",
+        "latency_distribution.svg",
+    ]
     folder = tinytorch("plot", files["base"].parent, "--out", tmp_path / "all")
     assert folder.returncode == 0 and (tmp_path / "all" / "accuracy_vs_latency.svg").is_file()
     assert "skipped truncated.json" in folder.stderr
@@ -263,6 +302,7 @@ def unreadable(files, monkeypatch):
 
 def test_validate_reports_an_unreadable_file(files, unreadable, capsys):
     from tinytorch.olympics.cli import main
+
     assert main(["olympics", "validate", str(files["base"]), str(unreadable)]) == 1
     out = capsys.readouterr().out
     assert f"{unreadable}: valid" not in out and f"{files['base']}: valid" in out
@@ -271,6 +311,7 @@ def test_validate_reports_an_unreadable_file(files, unreadable, capsys):
 
 def test_compare_refuses_an_unreadable_file(files, unreadable, capsys):
     from tinytorch.olympics.cli import main
+
     assert main(["olympics", "compare", str(files["base"]), str(unreadable)]) == 2
     err = capsys.readouterr().err
     assert "rerun.json" in err and "cannot be read (Permission denied)" in err

@@ -1,4 +1,5 @@
 """compare: the side-by-side table, significance, cross-machine warnings and the regression gate."""
+
 from __future__ import annotations
 
 import pytest

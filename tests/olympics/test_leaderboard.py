@@ -1,4 +1,5 @@
 """leaderboard: loading a folder, ranking, Pareto marks, the skipped files and the three formats."""
+
 from __future__ import annotations
 
 import csv
@@ -16,18 +17,24 @@ from tinytorch.olympics.leaderboard import build_leaderboard, combined_score, pa
 
 # name: (optimized p50 ms, optimized accuracy, optimized size MiB); baselines are all 1.0 ms, 0.96, 0.01
 MODELS = {
-    "fast_small": (0.25, 0.95, 0.0025),    # Pareto: fastest and smallest
-    "accurate": (0.80, 0.97, 0.0100),      # Pareto: most accurate
-    "dominated": (0.90, 0.94, 0.0120),     # beaten on every axis by fast_small
-    "balanced": (0.40, 0.96, 0.0040),      # Pareto: nothing is at least as good on all three
+    "fast_small": (0.25, 0.95, 0.0025),  # Pareto: fastest and smallest
+    "accurate": (0.80, 0.97, 0.0100),  # Pareto: most accurate
+    "dominated": (0.90, 0.94, 0.0120),  # beaten on every axis by fast_small
+    "balanced": (0.40, 0.96, 0.0040),  # Pareto: nothing is at least as good on all three
 }
 
 
 @pytest.fixture
 def folder(tmp_path):
     for i, (name, (p50, acc, size)) in enumerate(MODELS.items()):
-        sub = make_submission(noisy_samples(1.0, seed=i), noisy_samples(p50, seed=10 + i),
-                              accuracy=(0.96, acc), size_mb=(0.01, size), student=name, names=("fp32", name))
+        sub = make_submission(
+            noisy_samples(1.0, seed=i),
+            noisy_samples(p50, seed=10 + i),
+            accuracy=(0.96, acc),
+            size_mb=(0.01, size),
+            student=name,
+            names=("fp32", name),
+        )
         write(tmp_path / ("nested/deeper" if i % 2 else "") / f"{name}.json", sub)
     write(tmp_path / "baseline_only.json", make_submission(noisy_samples(1.0), student="baseline_only"))
     (tmp_path / "truncated.json").write_text(json.dumps(make_submission(noisy_samples(1.0)))[:300])
@@ -52,15 +59,19 @@ def test_valid_files_are_ranked_and_bad_ones_listed_with_reasons(folder):
 def test_pareto_marks(folder):
     marks = {e.student: e.pareto for e in build_leaderboard(folder).ranked}
     # baseline_only (1 ms, 0.96, 0.01 MiB) is dominated by balanced (0.4 ms, 0.96, 0.004 MiB)
-    assert marks == {"fast_small": True, "accurate": True, "balanced": True, "dominated": False,
-                     "baseline_only": False}
+    assert marks == {"fast_small": True, "accurate": True, "balanced": True, "dominated": False, "baseline_only": False}
 
 
-@pytest.mark.parametrize("sort, first, last", [
-    ("speedup", "fast_small", "baseline_only"), ("accuracy", "accurate", "dominated"),
-    ("size", "fast_small", "dominated"), ("latency", "fast_small", "baseline_only"),
-    ("score", "fast_small", "dominated"),
-])
+@pytest.mark.parametrize(
+    "sort, first, last",
+    [
+        ("speedup", "fast_small", "baseline_only"),
+        ("accuracy", "accurate", "dominated"),
+        ("size", "fast_small", "dominated"),
+        ("latency", "fast_small", "baseline_only"),
+        ("score", "fast_small", "dominated"),
+    ],
+)
 def test_sort_orders(folder, sort, first, last):
     ranked = build_leaderboard(folder, sort=sort).ranked
     assert (ranked[0].student, ranked[-1].student) == (first, last)
@@ -77,9 +88,16 @@ def test_combined_score_formula():
 def test_pareto_mask_matches_brute_force():
     rng = np.random.default_rng(1)
     acc, lat, size = (rng.integers(0, 4, 300).astype(float) for _ in range(3))  # many ties
-    expected = [not any(acc[j] >= acc[i] and lat[j] <= lat[i] and size[j] <= size[i]
-                        and (acc[j] > acc[i] or lat[j] < lat[i] or size[j] < size[i]) for j in range(300))
-                for i in range(300)]
+    expected = [
+        not any(
+            acc[j] >= acc[i]
+            and lat[j] <= lat[i]
+            and size[j] <= size[i]
+            and (acc[j] > acc[i] or lat[j] < lat[i] or size[j] < size[i])
+            for j in range(300)
+        )
+        for i in range(300)
+    ]
     assert pareto_mask(acc, lat, size).tolist() == expected
 
 
@@ -112,8 +130,10 @@ def test_missing_folder():
 def test_mixed_machines_are_noted(tmp_path):
     here = make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1))
     write(tmp_path / "here.json", here)
-    write(tmp_path / "there.json", make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1),
-                                                   system_info=other_machine(here["system_info"])))
+    write(
+        tmp_path / "there.json",
+        make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1), system_info=other_machine(here["system_info"])),
+    )
     board = build_leaderboard(tmp_path)
     assert len({e.machine for e in board.ranked}) == 2
     assert "2 different machines" in render(board, "md")
@@ -124,8 +144,11 @@ def test_mixed_machines_are_noted(tmp_path):
 def test_compare_and_leaderboard_agree_on_what_is_the_same_machine(tmp_path):
     base = make_submission(noisy_samples(1.0), noisy_samples(0.5, seed=1))
     threads = base["system_info"]["blas_threads"] or 1
-    more_threads = make_submission(noisy_samples(1.0, seed=2), noisy_samples(0.5, seed=3),
-                                   system_info=dict(base["system_info"], blas_threads=threads + 1))
+    more_threads = make_submission(
+        noisy_samples(1.0, seed=2),
+        noisy_samples(0.5, seed=3),
+        system_info=dict(base["system_info"], blas_threads=threads + 1),
+    )
     assert compare_submissions(base, more_threads).cross_machine, "compare: BLAS threads differ"
     write(tmp_path / "a.json", base)
     write(tmp_path / "b.json", more_threads)

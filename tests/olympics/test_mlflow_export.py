@@ -1,4 +1,5 @@
 """log-mlflow: two runs in a real local MLflow store (SQLite), read back with MLflow's own client."""
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,11 @@ def test_missing_mlflow_names_the_extra(monkeypatch):
 
 def test_cli_without_mlflow_says_how_to_install(measured_submission, tmp_path):
     path = write(tmp_path / "submission.json", measured_submission)
-    code = ("import sys; sys.modules['mlflow'] = None\n"
-            "from tinytorch.olympics.cli import main\n"
-            f"sys.exit(main(['olympics', 'log-mlflow', {str(path)!r}]))")
+    code = (
+        "import sys; sys.modules['mlflow'] = None\n"
+        "from tinytorch.olympics.cli import main\n"
+        f"sys.exit(main(['olympics', 'log-mlflow', {str(path)!r}]))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert INSTALL_HINT in result.stderr

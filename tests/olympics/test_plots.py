@@ -1,4 +1,5 @@
 """plots: real PNG and SVG files with the curves drawn, for a submission and for a leaderboard."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,16 +62,22 @@ def test_submission_plots_and_svg_is_reproducible(measured_submission, tmp_path)
     first = plot_submission(measured_submission, tmp_path / "a")
     second = plot_submission(measured_submission, tmp_path / "b")
     check_files(first, ["latency_distribution", "accuracy_vs_latency"])
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=False):
         if a.suffix == ".svg":
             assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two identical runs"
 
 
 def test_leaderboard_plot(tmp_path):
     for i in range(12):
-        write(tmp_path / "subs" / f"s{i}.json",
-              make_submission(noisy_samples(1.0, seed=i), noisy_samples(0.2 + 0.07 * i, seed=50 + i),
-                              accuracy=(0.96, 0.90 + 0.005 * i), size_mb=(0.01, 0.002 + 0.0005 * i)))
+        write(
+            tmp_path / "subs" / f"s{i}.json",
+            make_submission(
+                noisy_samples(1.0, seed=i),
+                noisy_samples(0.2 + 0.07 * i, seed=50 + i),
+                accuracy=(0.96, 0.90 + 0.005 * i),
+                size_mb=(0.01, 0.002 + 0.0005 * i),
+            ),
+        )
     (tmp_path / "subs" / "broken.json").write_text("{")
     paths = plot_leaderboard(build_leaderboard(tmp_path / "subs"), tmp_path / "out")
     check_files(paths, ["accuracy_vs_latency"])
@@ -84,12 +91,13 @@ def test_an_empty_leaderboard_cannot_be_plotted(tmp_path):
 def test_a_submissions_points_are_the_leaderboards_entries(measured_submission):
     entries = {e.role: e for e in submission_entries(measured_submission)}
     imp = measured_submission["improvements"]
-    assert entries["optimized"] == dataclasses.replace(entry_from_submission(measured_submission, "optimized"),
-                                                       pareto=entries["optimized"].pareto,
-                                                       rank=entries["optimized"].rank)
+    assert entries["optimized"] == dataclasses.replace(
+        entry_from_submission(measured_submission, "optimized"),
+        pareto=entries["optimized"].pareto,
+        rank=entries["optimized"].rank,
+    )
     assert entries["optimized"].speedup == imp["speedup"]
-    assert entries["optimized"].score == combined_score(imp["speedup"], imp["compression_ratio"],
-                                                         imp["accuracy_delta"])
+    assert entries["optimized"].score == combined_score(imp["speedup"], imp["compression_ratio"], imp["accuracy_delta"])
     baseline = entries["baseline"]
     assert (baseline.speedup, baseline.compression_ratio, baseline.accuracy_delta) == (1.0, 1.0, 0.0)
     assert baseline.accuracy == measured_submission["baseline"]["metrics"]["accuracy"]

@@ -1,4 +1,5 @@
 """BenchmarkReport against models of known cost, size and memory."""
+
 import json
 
 import numpy as np
@@ -21,12 +22,15 @@ def test_known_latency_with_slow_first_calls(small_test_set):
     failures = []
     for _ in range(3):
         report = BenchmarkReport("busy")
-        m = report.benchmark_model(BusyModel(1.0, slow_calls=3, slow_ms=30.0), X, y,
-                                   num_runs=100, warmup_runs=10, progress=False)
+        m = report.benchmark_model(
+            BusyModel(1.0, slow_calls=3, slow_ms=30.0), X, y, num_runs=100, warmup_runs=10, progress=False
+        )
         assert len(report.latency_samples_ms) == 100
-        if (m["latency_ms_p50"] == pytest.approx(1.0, rel=0.05)
-                and m["latency_ms_mean"] == pytest.approx(1.0, rel=0.10)
-                and m["throughput_samples_per_sec"] == pytest.approx(1000.0, rel=0.10)):
+        if (
+            m["latency_ms_p50"] == pytest.approx(1.0, rel=0.05)
+            and m["latency_ms_mean"] == pytest.approx(1.0, rel=0.10)
+            and m["throughput_samples_per_sec"] == pytest.approx(1000.0, rel=0.10)
+        ):
             return
         keys = ("latency_ms_p50", "latency_ms_mean", "throughput_samples_per_sec")
         failures.append({k: round(m[k], 4) for k in keys})
@@ -60,8 +64,7 @@ class OneBigParameter:
 @pytest.mark.parametrize("dtype, expected_mb", [(np.float32, 4.0), (np.int8, 1.0)])
 def test_model_size_is_bytes_stored(small_test_set, dtype, expected_mb):
     X, y = small_test_set
-    metrics = BenchmarkReport().benchmark_model(OneBigParameter(dtype), X, y, num_runs=2, warmup_runs=0,
-                                                progress=False)
+    metrics = BenchmarkReport().benchmark_model(OneBigParameter(dtype), X, y, num_runs=2, warmup_runs=0, progress=False)
     assert metrics["model_size_mb"] == expected_mb
     assert metrics["parameter_count"] == 1_048_576
 
@@ -71,7 +74,7 @@ class AllocatesSixteenMB:
         self.weight = Tensor(np.zeros((64, 10), dtype=np.float32))
 
     def forward(self, x):
-        scratch = np.ones(4 * 2 ** 20, dtype=np.float32)  # 16 MiB temporary
+        scratch = np.ones(4 * 2**20, dtype=np.float32)  # 16 MiB temporary
         return Tensor(np.zeros((x.shape[0], 10), dtype=np.float32) + scratch[:1])
 
     def parameters(self):
@@ -80,8 +83,7 @@ class AllocatesSixteenMB:
 
 def test_peak_memory_sees_temporaries(small_test_set):
     X, y = small_test_set
-    metrics = BenchmarkReport().benchmark_model(AllocatesSixteenMB(), X, y, num_runs=2, warmup_runs=0,
-                                                progress=False)
+    metrics = BenchmarkReport().benchmark_model(AllocatesSixteenMB(), X, y, num_runs=2, warmup_runs=0, progress=False)
     assert metrics["peak_memory_mb"] >= 15
 
 
@@ -89,8 +91,7 @@ def test_int8_model_is_four_times_smaller(small_test_set):
     X, y = small_test_set
     model = SimpleMLP()
     base = BenchmarkReport().benchmark_model(model, X, y, num_runs=3, warmup_runs=0, progress=False)
-    int8 = BenchmarkReport().benchmark_model(quantize_model(model), X, y, num_runs=3, warmup_runs=0,
-                                             progress=False)
+    int8 = BenchmarkReport().benchmark_model(quantize_model(model), X, y, num_runs=3, warmup_runs=0, progress=False)
     assert base["model_size_mb"] / int8["model_size_mb"] >= 3.5
     assert int8["parameter_count"] == base["parameter_count"]
 
@@ -100,18 +101,21 @@ class NoParameters:
         return x
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda r, X, y: r.benchmark_model(object(), X, y), "model"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y[:-1]), "y_test"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X[:0], y[:0]), "empty"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, num_runs=0), "num_runs"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, warmup_runs=-1), "warmup_runs"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X[0], y), "X_test"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), [["a"] * 64] * len(y), y), "X_test"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, ["cat"] * len(y)), "y_test"),
-    (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y + 0.5), "y_test"),
-    (lambda r, X, y: r.benchmark_model(NoParameters(), X, y), "parameters"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda r, X, y: r.benchmark_model(object(), X, y), "model"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y[:-1]), "y_test"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X[:0], y[:0]), "empty"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, num_runs=0), "num_runs"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y, warmup_runs=-1), "warmup_runs"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X[0], y), "X_test"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), [["a"] * 64] * len(y), y), "X_test"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, ["cat"] * len(y)), "y_test"),
+        (lambda r, X, y: r.benchmark_model(SimpleMLP(), X, y + 0.5), "y_test"),
+        (lambda r, X, y: r.benchmark_model(NoParameters(), X, y), "parameters"),
+    ],
+)
 def test_bad_input_says_what_was_expected(small_test_set, call, message):
     X, y = small_test_set
     with pytest.raises(ValueError, match=message):

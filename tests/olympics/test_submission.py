@@ -1,4 +1,5 @@
 """generate_submission, save_submission and load_submission."""
+
 import json
 import os
 from pathlib import Path
@@ -76,6 +77,7 @@ def test_save_is_atomic_and_validates_first(tmp_path, valid_submission_factory, 
 
     def crash(*args):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", crash)
     changed = valid_submission_factory()
     changed["student_name"] = "someone else"
@@ -91,11 +93,14 @@ def test_load_round_trip(tmp_path, valid_submission_factory):
     assert load_submission(path) == sub
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"schema_version": 2, "baseline": ', "not valid JSON"),
-    ('{"x": NaN}', "NaN"),
-    (b"\xff\xfe\x00", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"schema_version": 2, "baseline": ', "not valid JSON"),
+        ('{"x": NaN}', "NaN"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+    ],
+)
 def test_unreadable_files(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -118,6 +123,7 @@ def test_unreadable_file_is_a_file_error(tmp_path, monkeypatch, valid_submission
 
     def refuse(self):
         raise PermissionError(13, "Permission denied")
+
     monkeypatch.setattr(Path, "read_bytes", refuse)
     with pytest.raises(SubmissionFileError, match="locked.json: cannot be read"):
         load_submission(path)

@@ -1,4 +1,5 @@
 """The validator: every violation named by its path, nothing but SubmissionValidationError."""
+
 import copy
 import json
 import math
@@ -21,14 +22,34 @@ def test_json_path_format():
 dotted = json_path  # the paths errors are expected to name, in the format pinned above
 
 
-REPLACEMENTS = st.sampled_from([
-    None, True, False, "fast", "", float("nan"), float("inf"), -float("inf"), -1, -1.5, 0, 10 ** 12, 10 ** 400,
-    [], {}, [1, 2], {"nested": {"deeper": 1}}, 96.0, 1.5,
-])
+REPLACEMENTS = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        "fast",
+        "",
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        -1,
+        -1.5,
+        0,
+        10**12,
+        10**400,
+        [],
+        {},
+        [1, 2],
+        {"nested": {"deeper": 1}},
+        96.0,
+        1.5,
+    ]
+)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data(), replacement=REPLACEMENTS)
 def test_mutations_raise_only_validation_errors_naming_the_field(valid_submission_factory, data, replacement):
     sub = valid_submission_factory()
@@ -66,26 +87,35 @@ def test_non_objects(value):
         validate_submission_schema(value)
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda s: s["baseline"]["metrics"].__setitem__("accuracy", 96.0), "baseline.metrics.accuracy"),
-    (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", "fast"), "baseline.metrics.latency_ms_p50"),
-    (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", True), "baseline.metrics.parameter_count"),
-    (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", -3), "baseline.metrics.parameter_count"),
-    (lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_mean", math.inf), "optimized.metrics.latency_ms_mean"),
-    (lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_p99", 1e-9), "optimized.metrics"),
-    (lambda s: s["optimized"].__setitem__("techniques_applied", "int8"), "optimized.techniques_applied"),
-    (lambda s: s["optimized"]["techniques_applied"].append(3), "optimized.techniques_applied[1]"),
-    (lambda s: s.pop("optimized"), "improvements"),
-    (lambda s: s.pop("improvements"), "improvements"),
-    (lambda s: s["improvements"].__setitem__("speedup", 1 / s["improvements"]["speedup"]), "improvements.speedup"),
-    (lambda s: s["improvements"].__setitem__("compression_ratio", 9.0), "improvements.compression_ratio"),
-    (lambda s: s["improvements"].__setitem__("accuracy_delta", 0.5), "improvements.accuracy_delta"),
-    (lambda s: s.__setitem__("timestamp", "2026-11-28T20:00:00Z"), "timestamp"),
-    (lambda s: s.__setitem__("extra", 1), "extra"),
-    (lambda s: s.__setitem__("timestamp", "2026-13-45T99:99:99+00:00"), "timestamp"),
-    (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_mean", 10 ** 400), "baseline.metrics.latency_ms_mean"),
-    (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", 50.0), "baseline.metrics.latency_ms_p50"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda s: s["baseline"]["metrics"].__setitem__("accuracy", 96.0), "baseline.metrics.accuracy"),
+        (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", "fast"), "baseline.metrics.latency_ms_p50"),
+        (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", True), "baseline.metrics.parameter_count"),
+        (lambda s: s["baseline"]["metrics"].__setitem__("parameter_count", -3), "baseline.metrics.parameter_count"),
+        (
+            lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_mean", math.inf),
+            "optimized.metrics.latency_ms_mean",
+        ),
+        (lambda s: s["optimized"]["metrics"].__setitem__("latency_ms_p99", 1e-9), "optimized.metrics"),
+        (lambda s: s["optimized"].__setitem__("techniques_applied", "int8"), "optimized.techniques_applied"),
+        (lambda s: s["optimized"]["techniques_applied"].append(3), "optimized.techniques_applied[1]"),
+        (lambda s: s.pop("optimized"), "improvements"),
+        (lambda s: s.pop("improvements"), "improvements"),
+        (lambda s: s["improvements"].__setitem__("speedup", 1 / s["improvements"]["speedup"]), "improvements.speedup"),
+        (lambda s: s["improvements"].__setitem__("compression_ratio", 9.0), "improvements.compression_ratio"),
+        (lambda s: s["improvements"].__setitem__("accuracy_delta", 0.5), "improvements.accuracy_delta"),
+        (lambda s: s.__setitem__("timestamp", "2026-11-28T20:00:00Z"), "timestamp"),
+        (lambda s: s.__setitem__("extra", 1), "extra"),
+        (lambda s: s.__setitem__("timestamp", "2026-13-45T99:99:99+00:00"), "timestamp"),
+        (
+            lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_mean", 10**400),
+            "baseline.metrics.latency_ms_mean",
+        ),
+        (lambda s: s["baseline"]["metrics"].__setitem__("latency_ms_p50", 50.0), "baseline.metrics.latency_ms_p50"),
+    ],
+)
 def test_each_rule_names_its_field(valid_submission_factory, mutate, field):
     sub = valid_submission_factory()
     mutate(sub)
@@ -136,11 +166,13 @@ def test_cross_field_rules_hold_under_python_O(tmp_path, valid_submission_factor
         cases.append([field, sub])
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))  # NaN is written as the NaN literal json.load reads back
-    code = ("import json, sys\nfrom tinytorch.olympics import submission_errors\n"
-            "assert False, 'not running under -O'\n"
-            "missed = [f for f, s in json.load(open(sys.argv[1])) "
-            "if not any(e.startswith(f) for e in submission_errors(s))]\n"
-            "print(json.dumps(missed))\n")
+    code = (
+        "import json, sys\nfrom tinytorch.olympics import submission_errors\n"
+        "assert False, 'not running under -O'\n"
+        "missed = [f for f, s in json.load(open(sys.argv[1])) "
+        "if not any(e.startswith(f) for e in submission_errors(s))]\n"
+        "print(json.dumps(missed))\n"
+    )
     result = subprocess.run([sys.executable, "-O", "-c", code, str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [], f"rules lost under python -O: {result.stdout}"

@@ -1,4 +1,5 @@
 """The whole capstone workflow on the embedded digits data, and the source run as a script."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +53,7 @@ def test_every_optimization_keeps_accuracy_and_shrinks_storage():
 
 
 def test_source_runs_top_to_bottom_as_a_script(tmp_path):
-    result = subprocess.run([sys.executable, str(SOURCE)], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(SOURCE)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "tests passed" in result.stdout and "failed" not in result.stdout
     assert (tmp_path / "submission.json").exists()

@@ -1,4 +1,5 @@
 """The measurement engine on callables of known cost."""
+
 import json
 import re
 import time
@@ -59,6 +60,7 @@ def test_samples_come_from_perf_counter_ns_and_never_time_time(monkeypatch):
 
     def forbidden():
         raise AssertionError("time.time must not be used for measurement")
+
     monkeypatch.setattr(time, "time", forbidden)
     result = time_callable(lambda: None, num_runs=7, warmup_runs=2, progress=False)
     assert result.samples_ms.tolist() == [1.0] * 7
@@ -81,10 +83,15 @@ def test_short_measurement_shows_no_bar_even_with_progress_on(capsys):
     assert out.out == "" and out.err == ""
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"num_runs": 0}, "num_runs"), ({"num_runs": 2.5}, "num_runs"), ({"num_runs": True}, "num_runs"),
-    ({"warmup_runs": -1}, "warmup_runs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"num_runs": 0}, "num_runs"),
+        ({"num_runs": 2.5}, "num_runs"),
+        ({"num_runs": True}, "num_runs"),
+        ({"warmup_runs": -1}, "warmup_runs"),
+    ],
+)
 def test_bad_counts_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         time_callable(lambda: None, **kwargs)
@@ -165,12 +172,14 @@ def test_peak_memory_sees_a_16_mb_numpy_array():
     def allocate():
         a = np.ones(16 * 2**20, dtype=np.uint8)
         return int(a[-1])
+
     assert peak_memory_bytes(allocate) >= 15 * 2**20
     assert peak_memory_bytes(lambda: None) < 2**20
 
 
 def test_peak_memory_restores_tracemalloc_state():
     import tracemalloc
+
     assert not tracemalloc.is_tracing()
     peak_memory_bytes(lambda: None)
     assert not tracemalloc.is_tracing()

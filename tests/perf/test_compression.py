@@ -42,8 +42,10 @@ def test_sparsity_outside_unit_interval_is_rejected(bad):
         structured_prune(MLP(), bad)
 
 
-@pytest.mark.parametrize("fn", [lambda m: magnitude_prune(m, 0.5), to_sparse, lambda m: structured_prune(m, 0.5),
-                                measure_sparsity, pruning_masks])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda m: magnitude_prune(m, 0.5), to_sparse, lambda m: structured_prune(m, 0.5), measure_sparsity, pruning_masks],
+)
 def test_non_models_are_rejected(fn):
     with pytest.raises(ValueError, match="expected a model"):
         fn(np.zeros((3, 3)))
@@ -103,7 +105,7 @@ def test_one_shot_80_percent_then_masked_fine_tune():
     print(f"80% pruning: baseline {base:.4f}, one-shot {one_shot:.4f}, fine-tuned {tuned:.4f}")
     assert base - tuned <= 0.03
     assert tuned > one_shot
-    for p, m in zip(pruned.parameters(), masks):
+    for p, m in zip(pruned.parameters(), masks, strict=False):
         if m is not None:
             assert np.all(p.data[m == 0] == 0)
     assert accuracy(sparse, X_test, y_test) == pytest.approx(tuned)

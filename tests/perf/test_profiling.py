@@ -1,4 +1,5 @@
 """Parameter counts, stored bytes (every distinct array once, never a gradient), FLOPs, profiles."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """INT8 quantization: bounded round-trip error, real int8 storage, size and accuracy targets."""
+
 import copy
 
 import numpy as np
@@ -59,7 +60,7 @@ def test_quantized_model_size_accuracy_and_original_untouched():
     assert ratio <= 0.3
     assert drop <= 0.01
     assert isinstance(model.fc1, Linear)
-    for p, b in zip(model.parameters(), before):
+    for p, b in zip(model.parameters(), before, strict=False):
         np.testing.assert_array_equal(p.data, b)
 
 

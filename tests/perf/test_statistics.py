@@ -1,4 +1,5 @@
 """Statistics on timing samples, checked against numpy and against values worked by hand."""
+
 import math
 
 import numpy as np
@@ -94,12 +95,15 @@ def test_intervals_overlap():
     assert not intervals_overlap((2.5, 3), (1, 2))
 
 
-@pytest.mark.parametrize("call", [
-    lambda: percentile([], 50),
-    lambda: median_confidence_interval([]),
-    lambda: mann_whitney_u([], [1.0]),
-    lambda: mann_whitney_u([1.0], []),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: percentile([], 50),
+        lambda: median_confidence_interval([]),
+        lambda: mann_whitney_u([], [1.0]),
+        lambda: mann_whitney_u([1.0], []),
+    ],
+)
 def test_empty_input_is_a_clear_error(call):
     with pytest.raises(ValueError, match="empty"):
         call()

@@ -1,4 +1,5 @@
 """One trained digits MLP (64→32→10), shared by the optimization tests of this folder."""
+
 import functools
 
 from tinytorch.core.activations import ReLU

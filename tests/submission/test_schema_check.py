@@ -1,4 +1,5 @@
 """SchemaChecker gives exactly jsonschema's verdict and error list, only faster."""
+
 from __future__ import annotations
 
 import copy
@@ -16,8 +17,12 @@ TEMPLATE = make_submission(noisy_samples(0.4, n=20), noisy_samples(0.2, n=20, se
 CHECKER = SchemaChecker(load_schema())
 REFERENCE = Draft202012Validator(load_schema())
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=5), st.lists(st.integers(-1, 2), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.lists(st.integers(-1, 2), max_size=3),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     st.sampled_from(["2026-11-28T20:00:00Z", "2026-11-28T20:00:00+00:00\n", 1.0, 0.0, 2, 3]),
 )
@@ -49,8 +54,10 @@ def test_the_compiled_check_is_in_use():
 
 
 def test_inlining_removes_every_local_ref_and_keeps_other_keywords():
-    schema = {"$defs": {"pos": {"type": "number", "exclusiveMinimum": 0}},
-              "properties": {"a": {"$ref": "#/$defs/pos"}, "b": {"$ref": "#/$defs/pos", "maximum": 5}}}
+    schema = {
+        "$defs": {"pos": {"type": "number", "exclusiveMinimum": 0}},
+        "properties": {"a": {"$ref": "#/$defs/pos"}, "b": {"$ref": "#/$defs/pos", "maximum": 5}},
+    }
     flat = inline_refs(schema)
     assert "$ref" not in json.dumps(flat)
     assert flat["properties"]["b"] == {"maximum": 5, "allOf": [{"type": "number", "exclusiveMinimum": 0}]}

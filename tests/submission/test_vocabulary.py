@@ -1,4 +1,5 @@
 """The submission vocabulary: every term defined once, and complete for what it names."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,15 @@ def test_machine_and_software_keys_are_system_info_fields_and_disjoint():
 
 
 def test_same_machine_is_all_machine_keys_equal():
-    info = {"platform": "Linux", "machine": "x86_64", "processor": "x86_64", "cpu_count": 2, "blas": "openblas",
-            "blas_threads": 2, "python_version": "3.11.7"}
+    info = {
+        "platform": "Linux",
+        "machine": "x86_64",
+        "processor": "x86_64",
+        "cpu_count": 2,
+        "blas": "openblas",
+        "blas_threads": 2,
+        "python_version": "3.11.7",
+    }
     assert system_differences(info, dict(info, python_version="3.12.0")) == []
     assert system_differences(info, dict(info, blas_threads=1)) == ["blas_threads: 2 ≠ 1"]
     assert machine_label(info) == machine_label(dict(info, python_version="3.12.0"))

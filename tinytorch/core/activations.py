@@ -1,4 +1,5 @@
 """Activation functions as layers."""
+
 from __future__ import annotations
 
 from tinytorch.core.module import Module

@@ -1,7 +1,6 @@
 """Linear layers and Sequential containers."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import numpy as np
 
@@ -26,19 +25,20 @@ class Linear(Module):
     2 / in_features, suited to ReLU); `bias` has shape (out_features,) and starts at zero.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: Optional[int] = None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
         rng = np.random.default_rng(seed)
         std = np.sqrt(2.0 / in_features)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Tensor((rng.standard_normal((in_features, out_features)) * std).astype(np.float32),
-                             requires_grad=True)
+        self.weight = Tensor(
+            (rng.standard_normal((in_features, out_features)) * std).astype(np.float32), requires_grad=True
+        )
         self.bias = Tensor(np.zeros(out_features, dtype=np.float32), requires_grad=True) if bias else None
 
     @classmethod
-    def from_weights(cls, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> "Linear":
+    def from_weights(cls, weight: np.ndarray, bias: np.ndarray | None = None) -> Linear:
         """A Linear holding copies of the given arrays (weight shaped (in, out))."""
         weight = np.array(weight, dtype=np.float32)
         layer = cls.__new__(cls)
@@ -60,8 +60,10 @@ class Linear(Module):
         try:
             out = xd @ wd
         except ValueError:
-            raise ValueError(f"Linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
-                             f"(expected input (batch, {wd.shape[0]}))") from None
+            raise ValueError(
+                f"Linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
+                f"(expected input (batch, {wd.shape[0]}))"
+            ) from None
         if bias is None:
             return _from_op(out, (x, weight), lambda g: (g @ wd.T, xd.T @ g))
         out += bias.data  # in place: the matmul result is ours, so skip a second allocation

@@ -1,4 +1,5 @@
 """Loss functions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,11 +24,15 @@ class CrossEntropyLoss(Module):
             raise ValueError(f"CrossEntropyLoss: logits must be (batch, classes), got shape {logits.shape}")
         batch, classes = logits.shape
         if labels.shape != (batch,):
-            raise ValueError(f"CrossEntropyLoss: labels must have shape ({batch},) to match logits "
-                             f"{logits.shape}, got {labels.shape}")
+            raise ValueError(
+                f"CrossEntropyLoss: labels must have shape ({batch},) to match logits "
+                f"{logits.shape}, got {labels.shape}"
+            )
         if labels.dtype.kind not in "iu" or (batch and (labels.min() < 0 or labels.max() >= classes)):
-            raise ValueError(f"CrossEntropyLoss: labels must be integers in [0, {classes}), got {labels.dtype} "
-                             f"values {labels.min() if batch else ''}..{labels.max() if batch else ''}")
+            raise ValueError(
+                f"CrossEntropyLoss: labels must be integers in [0, {classes}), got {labels.dtype} "
+                f"values {labels.min() if batch else ''}..{labels.max() if batch else ''}"
+            )
         one_hot = np.zeros(logits.shape, dtype=logits.dtype)
         one_hot[np.arange(batch), labels] = 1.0
         return -(logits.log_softmax(axis=-1) * one_hot).sum() * (1.0 / batch)

@@ -5,23 +5,40 @@ attributes (`self.fc1`), in lists, tuples or dicts, or in `__slots__`; nothing h
 `.layers` attribute. `walk` visits all of that; `find_layers` and `map_layers` build on it, and
 so do the profiler, quantization and compression.
 """
+
 from __future__ import annotations
 
 import copy
 import types as _types
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
 # Values that hold no layers and no arrays worth visiting.
-_ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, np.dtype, type,
-          _types.ModuleType, _types.FunctionType, _types.BuiltinFunctionType, _types.MethodType,
-          range, slice)
+_ATOMS = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    np.generic,
+    np.dtype,
+    type,
+    _types.ModuleType,
+    _types.FunctionType,
+    _types.BuiltinFunctionType,
+    _types.MethodType,
+    range,
+    slice,
+)
 
 
-def walk(obj: Any, leaf: Optional[Callable[[Any], bool]] = None) -> Iterator[Any]:
+def walk(obj: Any, leaf: Callable[[Any], bool] | None = None) -> Iterator[Any]:
     """Every object reachable from `obj`, depth-first in attribute order, each once.
 
     Descends through instance attributes (`__dict__` then `__slots__`), lists, tuples and dict
@@ -59,8 +76,7 @@ def _children(node: Any) -> list:
 def check_model(model: Any) -> None:
     """Raise ValueError unless `model` has callable `.forward` and `.parameters`."""
     if not (callable(getattr(model, "forward", None)) and callable(getattr(model, "parameters", None))):
-        raise ValueError(f"expected a model (an object with .forward(x) and .parameters()), "
-                         f"got {type(model).__name__}")
+        raise ValueError(f"expected a model (an object with .forward(x) and .parameters()), got {type(model).__name__}")
 
 
 def find_layers(model: Any, types) -> list:

@@ -1,7 +1,8 @@
 """Optimizers: update parameters in place from their gradients."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class SGD(Optimizer):
         self.velocity = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        for p, v in zip(self.params, self.velocity):
+        for p, v in zip(self.params, self.velocity, strict=False):
             if p.grad is None:
                 continue
             v *= self.momentum
@@ -58,9 +59,9 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.t += 1
         # Bias corrections undo the zero start of the moment estimates.
-        c1 = 1.0 - self.beta1 ** self.t
-        c2 = 1.0 - self.beta2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
+        c1 = 1.0 - self.beta1**self.t
+        c2 = 1.0 - self.beta2**self.t
+        for p, m, v in zip(self.params, self.m, self.v, strict=False):
             if p.grad is None:
                 continue
             m += (1.0 - self.beta1) * (p.grad - m)

@@ -7,10 +7,11 @@ gradient of the result to the gradients of those inputs. `backward()` walks that
 reverse topological order. When nothing requires grad, no graph is recorded at all, so
 inference costs little more than the numpy call itself.
 """
+
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class Tensor:
         self._backward = None
 
     @staticmethod
-    def from_op(data: np.ndarray, parents: tuple = (), backward: Optional[Callable] = None) -> "Tensor":
+    def from_op(data: np.ndarray, parents: tuple = (), backward: Callable | None = None) -> Tensor:
         """The one way to build the output of an operation, here and in every other module.
 
         `data` is kept as is (no copy, no conversion, no checks: this is the hot path of every
@@ -108,7 +109,7 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({self.data!r}{grad})"
 
-    def __deepcopy__(self, memo: dict) -> "Tensor":
+    def __deepcopy__(self, memo: dict) -> Tensor:
         # A copy is a fresh leaf: same values and flag, no gradient, no graph.
         t = Tensor.from_op(self.data.copy())
         t.requires_grad = self.requires_grad
@@ -139,73 +140,72 @@ class Tensor:
             if node._backward is None:  # a leaf: gradients add up across backward() calls
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
-            for parent, pg in zip(node._parents, node._backward(g)):
+            for parent, pg in zip(node._parents, node._backward(g), strict=False):
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
 
     # ---- arithmetic --------------------------------------------------------------------------
-    def __add__(self, other) -> "Tensor":
+    def __add__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.add, a, b, "add")
-        return Tensor.from_op(data, (self, other),
-                              lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
+        return Tensor.from_op(data, (self, other), lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
 
     __radd__ = __add__
 
-    def __sub__(self, other) -> "Tensor":
+    def __sub__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.subtract, a, b, "subtract")
-        return Tensor.from_op(data, (self, other),
-                              lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
+        return Tensor.from_op(data, (self, other), lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
 
-    def __rsub__(self, other) -> "Tensor":
+    def __rsub__(self, other) -> Tensor:
         return _lift(other, self) - self
 
-    def __mul__(self, other) -> "Tensor":
+    def __mul__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.multiply, a, b, "multiply")
-        return Tensor.from_op(data, (self, other),
-                              lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)))
+        return Tensor.from_op(
+            data, (self, other), lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape))
+        )
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other) -> "Tensor":
+    def __truediv__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.divide, a, b, "divide")
-        return Tensor.from_op(data, (self, other),
-                              lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape)))
+        return Tensor.from_op(
+            data, (self, other), lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape))
+        )
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return Tensor.from_op(-self.data, (self,), lambda g: (-g,))
 
-    def __matmul__(self, other) -> "Tensor":
+    def __matmul__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
-                             "(expected (n, k) @ (k, m))")
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align (expected (n, k) @ (k, m))")
         return Tensor.from_op(a @ b, (self, other), lambda g: (g @ b.T, a.T @ g))
 
     # ---- elementwise functions ----------------------------------------------------------------
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         return relu(self)
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         out = np.exp(self.data)
         return Tensor.from_op(out, (self,), lambda g: (g * out,))
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         a = self.data
         return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,))
 
     # ---- reductions and shape ----------------------------------------------------------------
-    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         shape = self.data.shape
 
         def backward(g):
@@ -215,12 +215,12 @@ class Tensor:
 
         return Tensor.from_op(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward)
 
-    def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         total = self.sum(axis=axis, keepdims=keepdims)
         count = self.data.size // max(total.data.size, 1)
         return total * (1.0 / count)
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         original = self.data.shape
@@ -230,7 +230,7 @@ class Tensor:
             raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
         return Tensor.from_op(data, (self,), lambda g: (g.reshape(original),))
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) computed stably: x - max - log(sum(exp(x - max)))."""
         shifted = self.data - np.max(self.data, axis=axis, keepdims=True)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))

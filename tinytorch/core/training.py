@@ -1,7 +1,9 @@
 """A small training loop, and prediction / accuracy helpers."""
+
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,14 +19,24 @@ def _array(values) -> np.ndarray:
 def _check_masks(masks: Sequence, params: list) -> list:
     if len(masks) != len(params):
         raise ValueError(f"train: masks has {len(masks)} entries, expected one per parameter ({len(params)})")
-    for i, (mask, p) in enumerate(zip(masks, params)):
+    for i, (mask, p) in enumerate(zip(masks, params, strict=False)):
         if mask is not None and np.shape(mask) != p.shape:
             raise ValueError(f"train: masks[{i}] has shape {np.shape(mask)}, expected {p.shape}")
-    return [None if m is None else np.asarray(m, dtype=p.dtype) for m, p in zip(masks, params)]
+    return [None if m is None else np.asarray(m, dtype=p.dtype) for m, p in zip(masks, params, strict=False)]
 
 
-def train(model: Any, X, y, *, epochs: int, batch_size: int = 32, lr: float, optimizer: str = "adam",
-          seed: int = 0, masks: Optional[Sequence] = None) -> list:
+def train(
+    model: Any,
+    X,
+    y,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float,
+    optimizer: str = "adam",
+    seed: int = 0,
+    masks: Sequence | None = None,
+) -> list:
     """Minimise cross-entropy of `model` on (X, y) with minibatches; returns the mean loss of each epoch.
 
     Args:
@@ -58,12 +70,12 @@ def train(model: Any, X, y, *, epochs: int, batch_size: int = 32, lr: float, opt
         order = rng.permutation(len(X))
         total = 0.0
         for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             opt.zero_grad()
             loss = loss_fn(model.forward(Tensor.from_op(X[idx])), y[idx])
             loss.backward()
             opt.step()
-            for p, mask in zip(params, masks):
+            for p, mask in zip(params, masks, strict=False):
                 if mask is not None:
                     p.data *= mask
             total += loss.item() * len(idx)

@@ -4,6 +4,7 @@ The file `digits.npz` beside this module holds the 1,797 images of the UCI "Opti
 Recognition of Handwritten Digits" test set (the copy scikit-learn ships); `PROVENANCE.md`
 says where it comes from, its licence and how the file was made. Nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,10 @@ def load_digits_raw() -> tuple[np.ndarray, np.ndarray]:
     blob = DIGITS_PATH.read_bytes()
     digest = hashlib.sha256(blob).hexdigest()
     if digest != DIGITS_SHA256:
-        raise ValueError(f"{DIGITS_PATH}: sha256 {digest} does not match the recorded "
-                         f"{DIGITS_SHA256}; rebuild it with tinytorch_course/authoring/make_digits.py")
+        raise ValueError(
+            f"{DIGITS_PATH}: sha256 {digest} does not match the recorded "
+            f"{DIGITS_SHA256}; rebuild it with tinytorch_course/authoring/make_digits.py"
+        )
     with np.load(DIGITS_PATH) as stored:
         return stored["images"], stored["labels"]
 
@@ -47,8 +50,9 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
     return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(test_parts))
 
 
-def load_digits(test_fraction: float = 0.2, seed: int = 0,
-                normalize: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_digits(
+    test_fraction: float = 0.2, seed: int = 0, normalize: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The digits data split into `(X_train, y_train, X_test, y_test)`.
 
     Args:
@@ -60,8 +64,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0,
     Returns:
         X arrays of shape (n, 64), float32; y arrays of shape (n,), int64 labels 0..9.
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
-            or not 0.0 < test_fraction < 1.0:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction: expected a number strictly between 0 and 1, got {test_fraction!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")

@@ -11,6 +11,7 @@ This package carries solution code and is never part of the student edition:
 What may import what: `tinytorch.core`, `.data`, `.perf` and `.submission` (the student
 package) never import from here; this package imports from them.
 """
+
 from tinytorch.olympics.capstone import (
     BenchmarkReport,
     SimpleMLP,
@@ -31,9 +32,27 @@ from tinytorch.submission.tables import format_comparison, format_number, format
 from tinytorch.submission.vocabulary import MAX_SUBMISSION_BYTES, METRIC_KEYS, MIB, SUBMISSION_SCHEMA_VERSION
 
 __all__ = [
-    "BenchmarkReport", "SimpleMLP", "generate_submission", "load_submission", "measure_model",
-    "save_submission", "submission_errors", "train_baseline", "validate_submission_schema", "run_workflow",
-    "OPTIMIZATIONS_AVAILABLE", "optimized_variants", "SubmissionFileError", "SubmissionValidationError",
-    "load_schema", "speedup_significance", "format_comparison", "format_number", "format_table",
-    "MAX_SUBMISSION_BYTES", "METRIC_KEYS", "MIB", "SUBMISSION_SCHEMA_VERSION",
+    "BenchmarkReport",
+    "SimpleMLP",
+    "generate_submission",
+    "load_submission",
+    "measure_model",
+    "save_submission",
+    "submission_errors",
+    "train_baseline",
+    "validate_submission_schema",
+    "run_workflow",
+    "OPTIMIZATIONS_AVAILABLE",
+    "optimized_variants",
+    "SubmissionFileError",
+    "SubmissionValidationError",
+    "load_schema",
+    "speedup_significance",
+    "format_comparison",
+    "format_number",
+    "format_table",
+    "MAX_SUBMISSION_BYTES",
+    "METRIC_KEYS",
+    "MIB",
+    "SUBMISSION_SCHEMA_VERSION",
 ]

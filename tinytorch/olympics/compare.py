@@ -8,11 +8,12 @@ Mann–Whitney U on the raw samples when both sides carry them, else range overl
 alone never fails the gate: a regression needs a change beyond the threshold *and* a
 significant difference.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.tables import format_number
@@ -40,23 +41,23 @@ class MetricRow:
     """One metric of both models: values, new/base ratio and the change in the 'worse' direction."""
 
     name: str
-    base: Optional[float]
-    new: Optional[float]
+    base: float | None
+    new: float | None
 
     @property
-    def ratio(self) -> Optional[float]:
+    def ratio(self) -> float | None:
         """new / base, or None when it cannot be computed."""
         if self.base is None or self.new is None or self.base == 0:
             return None
         return self.new / self.base
 
     @property
-    def change(self) -> Optional[float]:
+    def change(self) -> float | None:
         """Relative change new vs base (+0.10 = 10% larger)."""
         return None if self.ratio is None else self.ratio - 1.0
 
     @property
-    def worsening(self) -> Optional[float]:
+    def worsening(self) -> float | None:
         """How much worse the new value is, as a fraction (negative when it improved)."""
         if self.change is None:
             return None
@@ -89,7 +90,7 @@ class Comparison:
     machine_differences: list[str]
     software_differences: list[str]
     metric: str
-    fail_above: Optional[float]
+    fail_above: float | None
     allow_cross_machine: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -106,8 +107,12 @@ class Comparison:
     @property
     def gate_undecidable(self) -> bool:
         """A timing metric across machines: no answer can be given (unless explicitly allowed)."""
-        return (self.fail_above is not None and self.metric in TIMING_METRICS
-                and self.cross_machine and not self.allow_cross_machine)
+        return (
+            self.fail_above is not None
+            and self.metric in TIMING_METRICS
+            and self.cross_machine
+            and not self.allow_cross_machine
+        )
 
     @property
     def metric_significant(self) -> bool:
@@ -142,7 +147,7 @@ def parse_threshold(text: str | float) -> float:
     return value / 100.0
 
 
-def pick_model(submission: dict, which: Optional[str], label: str) -> tuple[str, dict]:
+def pick_model(submission: dict, which: str | None, label: str) -> tuple[str, dict]:
     """The (role, entry) compared for one submission: `which`, or the submission's representative
     model (`representative_role`) when `which` is None."""
     if which is None:
@@ -150,15 +155,24 @@ def pick_model(submission: dict, which: Optional[str], label: str) -> tuple[str,
     if which not in MODEL_ROLES:
         raise CompareError(f"--model: expected one of {', '.join(MODEL_ROLES)}, got {which!r}")
     if which not in submission:
-        raise CompareError(f"{label}: has no {which} model (it holds: "
-                           f"{', '.join(m for m in MODEL_ROLES if m in submission)})")
+        raise CompareError(
+            f"{label}: has no {which} model (it holds: {', '.join(m for m in MODEL_ROLES if m in submission)})"
+        )
     return which, submission[which]
 
 
-def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
-                        metric: str = DEFAULT_METRIC, fail_above: Optional[float] = 0.10,
-                        alpha: float = 0.05, base_label: str = "BASE", new_label: str = "NEW",
-                        allow_cross_machine: bool = False) -> Comparison:
+def compare_submissions(
+    base: dict,
+    new: dict,
+    *,
+    model: str | None = None,
+    metric: str = DEFAULT_METRIC,
+    fail_above: float | None = 0.10,
+    alpha: float = 0.05,
+    base_label: str = "BASE",
+    new_label: str = "NEW",
+    allow_cross_machine: bool = False,
+) -> Comparison:
     """Compare one model of two validated submissions.
 
     Args:
@@ -177,21 +191,25 @@ def compare_submissions(base: dict, new: dict, *, model: Optional[str] = None,
     new_role, new_entry = pick_model(new, model, new_label)
     rows = [MetricRow(k, base_entry["metrics"].get(k), new_entry["metrics"].get(k)) for k in METRIC_KEYS]
     comparison = Comparison(
-        base_label=base_label, new_label=new_label,
-        models=ModelPair(ChosenModel(base_role, base_entry["model_name"]),
-                         ChosenModel(new_role, new_entry["model_name"])),
+        base_label=base_label,
+        new_label=new_label,
+        models=ModelPair(
+            ChosenModel(base_role, base_entry["model_name"]), ChosenModel(new_role, new_entry["model_name"])
+        ),
         rows=rows,
         significance=speedup_significance(base_entry, new_entry, alpha=alpha),
         machine_differences=system_differences(base["system_info"], new["system_info"], MACHINE_KEYS),
         software_differences=system_differences(base["system_info"], new["system_info"], SOFTWARE_KEYS),
-        metric=metric, fail_above=fail_above, allow_cross_machine=allow_cross_machine,
+        metric=metric,
+        fail_above=fail_above,
+        allow_cross_machine=allow_cross_machine,
     )
     if base_role != new_role:
         comparison.notes.append(f"comparing {base_label}'s {base_role} model with {new_label}'s {new_role} model")
     return comparison
 
 
-def _pct(value: Optional[float]) -> str:
+def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
 
@@ -205,19 +223,28 @@ def _verdict(row: MetricRow) -> str:
 def format_report(c: Comparison) -> str:
     """The comparison as text: the table, the significance verdict, machine warnings, the gate."""
     base, new = c.models
-    head = (f"{'metric':<34}{'BASE':>12}{'NEW':>12}{'NEW/BASE':>10}{'change':>9}  ")
-    lines = [f"BASE = {c.base_label} ({base.role}: {base.name})", f"NEW  = {c.new_label} ({new.role}: {new.name})", "",
-             head, "-" * len(head)]
+    head = f"{'metric':<34}{'BASE':>12}{'NEW':>12}{'NEW/BASE':>10}{'change':>9}  "
+    lines = [
+        f"BASE = {c.base_label} ({base.role}: {base.name})",
+        f"NEW  = {c.new_label} ({new.role}: {new.name})",
+        "",
+        head,
+        "-" * len(head),
+    ]
     for r in c.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         mark = "  <- gated" if r.name == c.metric and c.fail_above is not None else ""
-        lines.append(f"{r.name:<34}{format_number(r.base):>12}{format_number(r.new):>12}{ratio:>10}"
-                     f"{_pct(r.change):>9}  {_verdict(r)}{mark}")
+        lines.append(
+            f"{r.name:<34}{format_number(r.base):>12}{format_number(r.new):>12}{ratio:>10}"
+            f"{_pct(r.change):>9}  {_verdict(r)}{mark}"
+        )
     lines += ["", _significance_line(c.significance)]
     lines += [f"note: {n}" for n in c.notes]
     if c.cross_machine:
-        lines.append("WARNING: the two submissions come from different machines; cross-machine latency and "
-                     "throughput ratios are not comparable:")
+        lines.append(
+            "WARNING: the two submissions come from different machines; cross-machine latency and "
+            "throughput ratios are not comparable:"
+        )
         lines += [f"  {d}" for d in c.machine_differences]
     if c.software_differences:
         lines.append("note: different software versions: " + "; ".join(c.software_differences))
@@ -241,8 +268,7 @@ def gate_line(c: Comparison) -> str:
         return "gate: off (--no-gate: report only, never exit 1)"
     limit = f"{c.fail_above * 100:g}%"
     if c.gate_undecidable:
-        return (f"gate: cannot judge {c.metric} across different machines (pass --allow-cross-machine "
-                "to judge anyway)")
+        return f"gate: cannot judge {c.metric} across different machines (pass --allow-cross-machine to judge anyway)"
     worse = c.gated_row.worsening
     amount = "unknown" if worse is None else f"{worse * 100:+.1f}% worse"
     if c.regressed:

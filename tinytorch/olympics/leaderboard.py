@@ -6,6 +6,7 @@ represented by one model (`representative_role`: optimized where present, else b
 way each column improves and what counts as the same machine are the submission vocabulary's
 (`tinytorch.submission.vocabulary`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,10 +14,11 @@ import io
 import json
 import math
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,10 +29,12 @@ from tinytorch.submission.vocabulary import OPTIMIZED, higher_is_better, machine
 FORMATS = ("md", "csv", "json")
 #: How much each percentage point of accuracy lost costs in the combined score.
 ACCURACY_PENALTY_PER_POINT = 0.10
-SCORE_FORMULA = ("score = speedup (baseline mean latency / optimized mean latency) × √compression_ratio × "
-                 "max(0, 1 + 10 × accuracy_delta): speed counts "
-                 "fully, size at half weight on a log scale, and each percentage point of accuracy lost "
-                 "costs 10% of the score (a baseline-only submission scores 1)")
+SCORE_FORMULA = (
+    "score = speedup (baseline mean latency / optimized mean latency) × √compression_ratio × "
+    "max(0, 1 + 10 × accuracy_delta): speed counts "
+    "fully, size at half weight on a log scale, and each percentage point of accuracy lost "
+    "costs 10% of the score (a baseline-only submission scores 1)"
+)
 #: Below this many files, loading in one process beats starting workers.
 PARALLEL_THRESHOLD = 200
 
@@ -40,7 +44,7 @@ class Entry:
     """One ranked submission (its optimized model where present, else its baseline)."""
 
     file: str
-    student: Optional[str]
+    student: str | None
     model: str
     role: str
     techniques: list
@@ -50,7 +54,7 @@ class Entry:
     speedup: float
     compression_ratio: float
     accuracy_delta: float
-    speedup_significant: Optional[bool]
+    speedup_significant: bool | None
     score: float
     machine: str = ""
     pareto: bool = False
@@ -83,7 +87,7 @@ def combined_score(speedup: float, compression_ratio: float, accuracy_delta: flo
     return float(speedup * math.sqrt(compression_ratio) * penalty)
 
 
-def entry_from_submission(submission: dict, file: str, role: Optional[str] = None) -> Entry:
+def entry_from_submission(submission: dict, file: str, role: str | None = None) -> Entry:
     """The leaderboard entry of one valid submission, for its representative model or `role`.
 
     Improvements belong to the optimized model; any other model is its own reference (speedup
@@ -95,17 +99,24 @@ def entry_from_submission(submission: dict, file: str, role: Optional[str] = Non
     imp = (submission.get("improvements") or {}) if role == OPTIMIZED else {}
     speedup, ratio, delta = imp.get("speedup", 1.0), imp.get("compression_ratio", 1.0), imp.get("accuracy_delta", 0.0)
     return Entry(
-        file=file, student=submission.get("student_name"), model=model["model_name"], role=role,
-        techniques=list(model.get("techniques_applied", [])), accuracy=metrics["accuracy"],
-        latency_ms_p50=metrics["latency_ms_p50"], model_size_mb=metrics["model_size_mb"],
-        speedup=speedup, compression_ratio=ratio, accuracy_delta=delta,
+        file=file,
+        student=submission.get("student_name"),
+        model=model["model_name"],
+        role=role,
+        techniques=list(model.get("techniques_applied", [])),
+        accuracy=metrics["accuracy"],
+        latency_ms_p50=metrics["latency_ms_p50"],
+        model_size_mb=metrics["model_size_mb"],
+        speedup=speedup,
+        compression_ratio=ratio,
+        accuracy_delta=delta,
         speedup_significant=imp.get("speedup_significant"),
         score=combined_score(speedup, ratio, delta),
         machine=machine_label(submission["system_info"]),
     )
 
 
-def _load_one(path: str, relative: str) -> tuple[Optional[Entry], Optional[Skipped]]:
+def _load_one(path: str, relative: str) -> tuple[Entry | None, Skipped | None]:
     """(entry, None) for a valid file, (None, Skipped) otherwise. Never raises on bad input."""
     try:
         return entry_from_submission(load_submission(path), relative), None
@@ -123,7 +134,7 @@ def submission_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.json") if p.is_file())
 
 
-def load_entries(directory: Path, workers: Optional[int] = None) -> tuple[list, list]:
+def load_entries(directory: Path, workers: int | None = None) -> tuple[list, list]:
     """Load every submission under `directory`: (entries, invalid). Parallel for large folders."""
     jobs = [(str(p), p.relative_to(directory).as_posix()) for p in submission_files(directory)]
     workers = workers or min(os.cpu_count() or 1, 8)
@@ -145,10 +156,10 @@ def pareto_mask(accuracy: Iterable[float], latency: Iterable[float], size: Itera
     n = len(acc)
     optimal = np.ones(n, dtype=bool)
     for start in range(0, n, 1024):  # bounded memory: n × 1024 comparisons at a time
-        a, t, s = acc[start:start + 1024, None], lat[start:start + 1024, None], siz[start:start + 1024, None]
+        a, t, s = acc[start : start + 1024, None], lat[start : start + 1024, None], siz[start : start + 1024, None]
         no_worse = (acc[None, :] >= a) & (lat[None, :] <= t) & (siz[None, :] <= s)
         better = (acc[None, :] > a) | (lat[None, :] < t) | (siz[None, :] < s)
-        optimal[start:start + 1024] = ~np.any(no_worse & better, axis=1)
+        optimal[start : start + 1024] = ~np.any(no_worse & better, axis=1)
     return optimal
 
 
@@ -173,8 +184,15 @@ class SortOrder(NamedTuple):
 #: the leaderboard's own number, better when higher.
 SORT_ORDERS = {
     "score": SortOrder("score", True),
-    **{name: SortOrder(field, higher_is_better(field)) for name, field in
-       (("speedup", "speedup"), ("accuracy", "accuracy"), ("size", "model_size_mb"), ("latency", "latency_ms_p50"))},
+    **{
+        name: SortOrder(field, higher_is_better(field))
+        for name, field in (
+            ("speedup", "speedup"),
+            ("accuracy", "accuracy"),
+            ("size", "model_size_mb"),
+            ("latency", "latency_ms_p50"),
+        )
+    },
 }
 SORT_KEYS = tuple(SORT_ORDERS)
 
@@ -183,9 +201,10 @@ def rank(entries: list, sort: str = "score") -> list:
     """Entries sorted by `sort` (best first), numbered from 1, Pareto-optimal ones marked."""
     if sort not in SORT_ORDERS:
         raise ValueError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
-    mask = pareto_mask([e.accuracy for e in entries], [e.latency_ms_p50 for e in entries],
-                       [e.model_size_mb for e in entries])
-    for entry, optimal in zip(entries, mask):
+    mask = pareto_mask(
+        [e.accuracy for e in entries], [e.latency_ms_p50 for e in entries], [e.model_size_mb for e in entries]
+    )
+    for entry, optimal in zip(entries, mask, strict=False):
         entry.pareto = bool(optimal)
     ordered = sorted(entries, key=SORT_ORDERS[sort].key)
     for number, entry in enumerate(ordered, start=1):
@@ -193,8 +212,7 @@ def rank(entries: list, sort: str = "score") -> list:
     return ordered
 
 
-def build_leaderboard(directory: str | os.PathLike, sort: str = "score",
-                      workers: Optional[int] = None) -> Leaderboard:
+def build_leaderboard(directory: str | os.PathLike, sort: str = "score", workers: int | None = None) -> Leaderboard:
     """Load, rank and mark every submission under `directory`.
 
     Raises:
@@ -208,15 +226,39 @@ def build_leaderboard(directory: str | os.PathLike, sort: str = "score",
     return Leaderboard(ranked=rank(entries, sort), invalid=invalid, sort=sort)
 
 
-_COLUMNS = ("rank", "pareto", "file", "student", "model", "techniques", "accuracy", "latency_ms_p50",
-            "model_size_mb", "speedup", "compression_ratio", "accuracy_delta", "score")
+_COLUMNS = (
+    "rank",
+    "pareto",
+    "file",
+    "student",
+    "model",
+    "techniques",
+    "accuracy",
+    "latency_ms_p50",
+    "model_size_mb",
+    "speedup",
+    "compression_ratio",
+    "accuracy_delta",
+    "score",
+)
 
 
 def _cells(entry: Entry) -> list[str]:
-    return [str(entry.rank), "*" if entry.pareto else "", entry.file, entry.student or "", entry.model,
-            "+".join(entry.techniques), f"{entry.accuracy:.4f}", f"{entry.latency_ms_p50:.4g}",
-            f"{entry.model_size_mb:.4g}", f"{entry.speedup:.3f}", f"{entry.compression_ratio:.2f}",
-            f"{entry.accuracy_delta:+.4f}", f"{entry.score:.3f}"]
+    return [
+        str(entry.rank),
+        "*" if entry.pareto else "",
+        entry.file,
+        entry.student or "",
+        entry.model,
+        "+".join(entry.techniques),
+        f"{entry.accuracy:.4f}",
+        f"{entry.latency_ms_p50:.4g}",
+        f"{entry.model_size_mb:.4g}",
+        f"{entry.speedup:.3f}",
+        f"{entry.compression_ratio:.2f}",
+        f"{entry.accuracy_delta:+.4f}",
+        f"{entry.score:.3f}",
+    ]
 
 
 def render(board: Leaderboard, fmt: str = "md") -> str:
@@ -234,15 +276,21 @@ def render(board: Leaderboard, fmt: str = "md") -> str:
     lines = [f"| {' | '.join(_COLUMNS)} |", "|" + "---|" * len(_COLUMNS)]
     lines += [f"| {' | '.join(c.replace('|', '/') for c in _cells(e))} |" for e in board.ranked]
     lines.append("")
-    lines.append(f"{len(board.ranked)} ranked by {board.sort}; * = Pareto-optimal on accuracy (up), "
-                 f"latency p50 (down) and size (down); {len(board.invalid)} skipped.")
+    lines.append(
+        f"{len(board.ranked)} ranked by {board.sort}; * = Pareto-optimal on accuracy (up), "
+        f"latency p50 (down) and size (down); {len(board.invalid)} skipped."
+    )
     machines = {e.machine for e in board.ranked}
     if len(machines) > 1:
-        lines.append(f"Note: measured on {len(machines)} different machines. Speedup, compression and score "
-                     "are ratios within one machine and compare fairly; latency and the Pareto marks do not.")
+        lines.append(
+            f"Note: measured on {len(machines)} different machines. Speedup, compression and score "
+            "are ratios within one machine and compare fairly; latency and the Pareto marks do not."
+        )
     if board.invalid:
         lines += ["", "Skipped files:"]
-        lines += [f"- {bad.file}: {bad.reason.splitlines()[0]}" +
-                  ("".join(f"\n  {line.strip()}" for line in bad.reason.splitlines()[1:]))
-                  for bad in board.invalid]
+        lines += [
+            f"- {bad.file}: {bad.reason.splitlines()[0]}"
+            + ("".join(f"\n  {line.strip()}" for line in bad.reason.splitlines()[1:]))
+            for bad in board.invalid
+        ]
     return "\n".join(lines)

@@ -4,11 +4,12 @@ Each run gets params (model name, role, techniques, student, every system_info f
 metric, the improvements (on the optimized run) and the submission file as an artifact.
 mlflow is an optional dependency, imported only here and only when used.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import unquote
 
 from tinytorch.submission.vocabulary import MODEL_ROLES, OPTIMIZED
@@ -31,7 +32,7 @@ def import_mlflow() -> Any:
     return mlflow
 
 
-def default_artifact_location(tracking_uri: Optional[str]) -> Optional[str]:
+def default_artifact_location(tracking_uri: str | None) -> str | None:
     """For a sqlite:/// store, an `mlartifacts` folder beside the database file.
 
     Without this, MLflow puts artifacts of a database store in ./mlruns under the current
@@ -42,11 +43,11 @@ def default_artifact_location(tracking_uri: Optional[str]) -> Optional[str]:
     # What follows the prefix is the database path as SQLAlchemy reads it: absolute when it
     # starts with "/" (sqlite:////abs/mlflow.db), else relative to the current folder
     # (sqlite:///mlflow.db), which a URL parser would wrongly read as /mlflow.db.
-    database = Path(unquote(tracking_uri[len(SQLITE_PREFIX):].split("?", 1)[0]))
+    database = Path(unquote(tracking_uri[len(SQLITE_PREFIX) :].split("?", 1)[0]))
     return (database.parent / "mlartifacts").resolve().as_uri()
 
 
-def _experiment_id(client: Any, name: str, tracking_uri: Optional[str]) -> str:
+def _experiment_id(client: Any, name: str, tracking_uri: str | None) -> str:
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
@@ -81,8 +82,9 @@ def run_metrics(submission: dict, role: str) -> dict:
     return metrics
 
 
-def log_submission(submission: dict, path: str | os.PathLike, tracking_uri: Optional[str] = None,
-                   experiment: str = DEFAULT_EXPERIMENT) -> dict:
+def log_submission(
+    submission: dict, path: str | os.PathLike, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
+) -> dict:
     """Log a submission to MLflow; return {role: run_id}.
 
     Args:
@@ -102,8 +104,11 @@ def log_submission(submission: dict, path: str | os.PathLike, tracking_uri: Opti
     for role in MODEL_ROLES:
         if role not in submission:
             continue
-        run = client.create_run(experiment_id, run_name=f"{role}:{submission[role]['model_name']}",
-                                tags={"tinytorch.role": role, "tinytorch.submission": Path(path).name})
+        run = client.create_run(
+            experiment_id,
+            run_name=f"{role}:{submission[role]['model_name']}",
+            tags={"tinytorch.role": role, "tinytorch.submission": Path(path).name},
+        )
         run_id = run.info.run_id
         try:
             stamp = int(run.info.start_time or 0)

@@ -8,11 +8,12 @@
 Figures are built with `matplotlib.figure.Figure` directly, never pyplot, so no GUI backend or
 global state is touched. Every function returns the paths it wrote.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from matplotlib import rc_context
@@ -48,8 +49,7 @@ def _ecdf(samples: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(1, len(x) + 1) / len(x)
 
 
-def plot_latency_distribution(submission: dict, out_dir: str | os.PathLike,
-                              stem: str = LATENCY_STEM) -> list[Path]:
+def plot_latency_distribution(submission: dict, out_dir: str | os.PathLike, stem: str = LATENCY_STEM) -> list[Path]:
     """ECDF of single-sample latency for the baseline and (if any) optimized model, p50/p90/p99 marked."""
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
@@ -67,8 +67,14 @@ def plot_latency_distribution(submission: dict, out_dir: str | os.PathLike,
         for name, style in _PERCENTILE_STYLES:
             value = entry["metrics"][f"latency_ms_{name}"]
             ax.axvline(value, color=color, linestyle=style, linewidth=1, alpha=0.8)
-            ax.annotate(f"{name} {value:.3g}", (value, {"p50": 0.5, "p90": 0.9, "p99": 0.99}[name]),
-                        xytext=(3, -10), textcoords="offset points", fontsize=7, color=color)
+            ax.annotate(
+                f"{name} {value:.3g}",
+                (value, {"p50": 0.5, "p90": 0.9, "p99": 0.99}[name]),
+                xytext=(3, -10),
+                textcoords="offset points",
+                fontsize=7,
+                color=color,
+            )
     ax.set_xlabel("latency per single-sample forward (ms)")
     ax.set_ylabel("fraction of runs ≤ latency")
     ax.set_ylim(0, 1.05)
@@ -78,8 +84,13 @@ def plot_latency_distribution(submission: dict, out_dir: str | os.PathLike,
     return save_figure(fig, out_dir, stem)
 
 
-def plot_tradeoff(entries: Sequence[Entry], out_dir: str | os.PathLike, stem: str = TRADEOFF_STEM,
-                  title: str = "Accuracy vs latency", label_points: Optional[bool] = None) -> list[Path]:
+def plot_tradeoff(
+    entries: Sequence[Entry],
+    out_dir: str | os.PathLike,
+    stem: str = TRADEOFF_STEM,
+    title: str = "Accuracy vs latency",
+    label_points: bool | None = None,
+) -> list[Path]:
     """Accuracy vs p50 latency, marker area ∝ model size, Pareto front (accuracy vs latency) drawn.
 
     Points that are Pareto-optimal on all three criteria (`Entry.pareto`) get a star.
@@ -95,16 +106,28 @@ def plot_tradeoff(entries: Sequence[Entry], out_dir: str | os.PathLike, stem: st
     optimal = np.array([e.pareto for e in entries])
     if not optimal.all():
         ax.scatter(lat[~optimal], acc[~optimal], s=area[~optimal], alpha=0.5, color="#7f7f7f", label="dominated")
-    ax.scatter(lat[optimal], acc[optimal], s=area[optimal], alpha=0.9, color="#d62728", marker="*",
-               label="Pareto-optimal (accuracy, latency, size)")
+    ax.scatter(
+        lat[optimal],
+        acc[optimal],
+        s=area[optimal],
+        alpha=0.9,
+        color="#d62728",
+        marker="*",
+        label="Pareto-optimal (accuracy, latency, size)",
+    )
     front = pareto_mask(acc, lat, np.zeros_like(lat))
     order = np.argsort(lat[front])
-    ax.step(lat[front][order], acc[front][order], where="post", color="#d62728", linewidth=1.2,
-            label="Pareto front (accuracy vs latency)")
+    ax.step(
+        lat[front][order],
+        acc[front][order],
+        where="post",
+        color="#d62728",
+        linewidth=1.2,
+        label="Pareto front (accuracy vs latency)",
+    )
     if label_points if label_points is not None else len(entries) <= 12:
         for e in entries:
-            ax.annotate(e.model, (e.latency_ms_p50, e.accuracy), xytext=(4, 4), textcoords="offset points",
-                        fontsize=7)
+            ax.annotate(e.model, (e.latency_ms_p50, e.accuracy), xytext=(4, 4), textcoords="offset points", fontsize=7)
     ax.margins(x=0.15, y=0.08)  # room for the labels of the outermost points
     ax.set_xlabel("latency p50 (ms, lower is better)")
     ax.set_ylabel("accuracy (higher is better)")
@@ -117,14 +140,16 @@ def plot_tradeoff(entries: Sequence[Entry], out_dir: str | os.PathLike, stem: st
 def submission_entries(submission: dict) -> list[Entry]:
     """The models of one submission as leaderboard entries (built as the leaderboard builds
     them, the file column naming the role), ranked by latency."""
-    return rank([entry_from_submission(submission, role, role=role) for role in MODEL_ROLES if role in submission],
-                "latency")
+    return rank(
+        [entry_from_submission(submission, role, role=role) for role in MODEL_ROLES if role in submission], "latency"
+    )
 
 
 def plot_submission(submission: dict, out_dir: str | os.PathLike) -> list[Path]:
     """Both plots for one submission: its latency distribution and its models' trade-off."""
-    return (plot_latency_distribution(submission, out_dir)
-            + plot_tradeoff(submission_entries(submission), out_dir, title="Baseline vs optimized"))
+    return plot_latency_distribution(submission, out_dir) + plot_tradeoff(
+        submission_entries(submission), out_dir, title="Baseline vs optimized"
+    )
 
 
 def plot_leaderboard(board: Leaderboard, out_dir: str | os.PathLike) -> list[Path]:
@@ -132,4 +157,3 @@ def plot_leaderboard(board: Leaderboard, out_dir: str | os.PathLike) -> list[Pat
     if not board.ranked:
         raise ValueError("no valid submission to plot")
     return plot_tradeoff(board.ranked, out_dir, title=f"Leaderboard: {len(board.ranked)} submissions")
-

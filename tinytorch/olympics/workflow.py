@@ -1,9 +1,10 @@
 """The whole capstone in one call, as `tinytorch olympics run` runs it: train the baseline,
 make the optimized variants, benchmark every model, and write the INT8 submission."""
+
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from tinytorch.data import load_digits
 from tinytorch.olympics.capstone import BenchmarkReport, generate_submission, save_submission, train_baseline
@@ -11,9 +12,14 @@ from tinytorch.perf.variants import optimized_variants
 from tinytorch.submission.tables import format_table
 
 
-def run_workflow(out_path: str | os.PathLike = "build/results/submission.json", num_runs: int = 100,
-                 seed: int = 0, progress: bool = True, student_name: Optional[str] = None,
-                 log: Callable[[str], None] = print) -> dict:
+def run_workflow(
+    out_path: str | os.PathLike = "build/results/submission.json",
+    num_runs: int = 100,
+    seed: int = 0,
+    progress: bool = True,
+    student_name: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train, optimize, benchmark and submit on the embedded digits data; return the submission.
 
     Every optimized variant is measured and shown; the INT8 model is the one submitted.
@@ -28,8 +34,9 @@ def run_workflow(out_path: str | os.PathLike = "build/results/submission.json", 
         reports[name].benchmark_model(model, X_te, y_te, num_runs=num_runs, progress=progress)
     log("every model measured:\n" + format_table({r.model_name: r.metrics for r in reports.values()}))
     if "int8" in variants:
-        submission = generate_submission(reports["baseline"], reports["int8"], student_name=student_name,
-                                         techniques_applied=variants["int8"][1])
+        submission = generate_submission(
+            reports["baseline"], reports["int8"], student_name=student_name, techniques_applied=variants["int8"][1]
+        )
     else:
         submission = generate_submission(reports["baseline"], student_name=student_name)
     path = save_submission(submission, out_path)

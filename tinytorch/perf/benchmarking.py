@@ -8,13 +8,16 @@ Rules this module keeps, because every figure the capstone reports rests on them
   writes into a preallocated list, and any progress bar is updated between chunks of calls;
 - raw samples are kept; every statistic is derived from them on demand.
 """
+
 from __future__ import annotations
 
 import math
 import time
 import tracemalloc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -107,14 +110,20 @@ class BenchmarkResult:
         reasons = []
         mean, std, median, iqr = self.mean, self.std, self.median, self.iqr
         if std > 0 and std >= UNSTABLE_RATIO * mean:
-            reasons.append(f"The standard deviation ({std:.4g} ms) is {_share(std, mean)} of the mean "
-                           f"({mean:.4g} ms): the samples vary a lot.")
+            reasons.append(
+                f"The standard deviation ({std:.4g} ms) is {_share(std, mean)} of the mean "
+                f"({mean:.4g} ms): the samples vary a lot."
+            )
         if iqr > 0 and iqr > UNSTABLE_RATIO * median:
-            reasons.append(f"The interquartile range ({iqr:.4g} ms) is {_share(iqr, median)} of the median "
-                           f"({median:.4g} ms): the middle half of the samples is widely spread.")
+            reasons.append(
+                f"The interquartile range ({iqr:.4g} ms) is {_share(iqr, median)} of the median "
+                f"({median:.4g} ms): the middle half of the samples is widely spread."
+            )
         if reasons:
-            reasons.append("The result may be unstable: close other programs, use more warm-up runs "
-                           "or more runs, and measure again.")
+            reasons.append(
+                "The result may be unstable: close other programs, use more warm-up runs "
+                "or more runs, and measure again."
+            )
         return reasons
 
     @property
@@ -126,11 +135,20 @@ class BenchmarkResult:
         """Every statistic and the raw samples as native Python numbers (json.dumps-ready)."""
         lo, hi = self.ci95_median
         return {
-            "name": str(self.name), "n": self.n,
-            "mean": self.mean, "std": self.std, "median": self.median,
-            "p50": self.p50, "p90": self.p90, "p99": self.p99,
-            "min": self.min, "max": self.max, "iqr": self.iqr,
-            "ci95_median": [lo, hi], "unstable": self.unstable, "warnings": self.warnings,
+            "name": str(self.name),
+            "n": self.n,
+            "mean": self.mean,
+            "std": self.std,
+            "median": self.median,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p99": self.p99,
+            "min": self.min,
+            "max": self.max,
+            "iqr": self.iqr,
+            "ci95_median": [lo, hi],
+            "unstable": self.unstable,
+            "warnings": self.warnings,
             "samples_ms": [float(s) for s in self.samples_ms],
             "warmup_ms": [float(s) for s in self.warmup_ms],
         }
@@ -138,9 +156,11 @@ class BenchmarkResult:
     def __str__(self) -> str:
         lo, hi = self.ci95_median
         flag = " [unstable]" if self.unstable else ""
-        return (f"{self.name or 'callable'}: median {self.median:.4g} ms (95% CI {lo:.4g}–{hi:.4g}), "
-                f"mean {self.mean:.4g} ± {self.std:.2g} ms, p90 {self.p90:.4g}, p99 {self.p99:.4g}, "
-                f"n={self.n}{flag}")
+        return (
+            f"{self.name or 'callable'}: median {self.median:.4g} ms (95% CI {lo:.4g}–{hi:.4g}), "
+            f"mean {self.mean:.4g} ± {self.std:.2g} ms, p90 {self.p90:.4g}, p99 {self.p99:.4g}, "
+            f"n={self.n}{flag}"
+        )
 
 
 def _share(part: float, whole: float) -> str:
@@ -174,8 +194,9 @@ def _timed_calls_with_bar(fn: Callable[[], Any], out: list, start: int, name: st
             start = stop
 
 
-def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: int = 10,
-                  name: str = "", progress: bool = True) -> BenchmarkResult:
+def time_callable(
+    fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: int = 10, name: str = "", progress: bool = True
+) -> BenchmarkResult:
     """Time `fn()` `num_runs` times after `warmup_runs` discarded calls.
 
     Args:
@@ -209,9 +230,11 @@ def time_callable(fn: Callable[[], Any], *, num_runs: int = 100, warmup_runs: in
         _timed_calls_with_bar(fn, samples, done, name)
     else:
         _timed_calls(fn, samples, done, num_runs)
-    return BenchmarkResult(name=name,
-                           samples_ms=np.array(samples, dtype=np.int64) / _NS_PER_MS,
-                           warmup_ms=np.array(warm, dtype=np.int64) / _NS_PER_MS)
+    return BenchmarkResult(
+        name=name,
+        samples_ms=np.array(samples, dtype=np.int64) / _NS_PER_MS,
+        warmup_ms=np.array(warm, dtype=np.int64) / _NS_PER_MS,
+    )
 
 
 def peak_memory_bytes(fn: Callable[[], Any]) -> int:
@@ -243,8 +266,7 @@ def _model_call(model: Any, name: str) -> Callable[[Any], Any]:
         return forward
     if callable(model):
         return model
-    raise ValueError(f"models[{name!r}]: expected an object with .forward(x) or a callable, "
-                     f"got {type(model).__name__}")
+    raise ValueError(f"models[{name!r}]: expected an object with .forward(x) or a callable, got {type(model).__name__}")
 
 
 def _named_models(models: Any) -> dict:
@@ -277,8 +299,7 @@ class Benchmark:
         print(bench.compare("fp32"))
     """
 
-    def __init__(self, models: Any, *, num_runs: int = 100, warmup_runs: int = 10,
-                 progress: bool = True) -> None:
+    def __init__(self, models: Any, *, num_runs: int = 100, warmup_runs: int = 10, progress: bool = True) -> None:
         self.models = _named_models(models)
         self.num_runs = check_count(num_runs, "num_runs", 1)
         self.warmup_runs = check_count(warmup_runs, "warmup_runs", 0)
@@ -290,12 +311,16 @@ class Benchmark:
         self.results = {}
         for name, model in self.models.items():
             call = _model_call(model, name)
-            self.results[name] = time_callable(lambda: call(x), num_runs=self.num_runs,
-                                               warmup_runs=self.warmup_runs, name=name,
-                                               progress=self.progress)
+            self.results[name] = time_callable(
+                partial(call, x),
+                num_runs=self.num_runs,
+                warmup_runs=self.warmup_runs,
+                name=name,
+                progress=self.progress,
+            )
         return dict(self.results)
 
-    def compare(self, baseline: Optional[str] = None) -> str:
+    def compare(self, baseline: str | None = None) -> str:
         """A table of median latency, its 95% CI and `speedup_median` over `baseline` (default: the first)."""
         if not self.results:
             raise ValueError("compare: no results yet; call run(x) first")
@@ -313,8 +338,10 @@ def format_results(results: Mapping[str, BenchmarkResult], baseline: str) -> str
     """
     width = max(8, *(len(n) for n in results))
     base = results[baseline].median
-    lines = [f"{'model':<{width}}  {'median ms':>10}  {'95% CI of median':>21}  {'speedup_median':>14}",
-             "-" * (width + 53)]
+    lines = [
+        f"{'model':<{width}}  {'median ms':>10}  {'95% CI of median':>21}  {'speedup_median':>14}",
+        "-" * (width + 53),
+    ]
     for name, res in results.items():
         lo, hi = res.ci95_median
         speed = f"{base / res.median:.2f}×" if res.median > 0 else "-"
@@ -324,5 +351,4 @@ def format_results(results: Mapping[str, BenchmarkResult], baseline: str) -> str
     return "\n".join(lines)
 
 
-__all__ = ["BenchmarkResult", "time_callable", "peak_memory_bytes", "Benchmark",
-           "format_results"]
+__all__ = ["BenchmarkResult", "time_callable", "peak_memory_bytes", "Benchmark", "format_results"]

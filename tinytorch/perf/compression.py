@@ -1,4 +1,5 @@
 """Pruning (magnitude and structured) and sparse (CSR) storage of pruned Linear layers."""
+
 from __future__ import annotations
 
 from numbers import Real
@@ -78,7 +79,7 @@ def structured_prune(model: Any, ratio: float) -> Any:
         weights[k], weights[k + 1] = w[:, keep], nxt[keep, :]
         if biases[k] is not None:
             biases[k] = biases[k][keep]
-    new = {id(layer): Linear.from_weights(w, b) for layer, w, b in zip(layers, weights, biases)}
+    new = {id(layer): Linear.from_weights(w, b) for layer, w, b in zip(layers, weights, biases, strict=False)}
     return map_layers(model, Linear, lambda layer: new[id(layer)])
 
 
@@ -95,11 +96,20 @@ class SparseLinear(Module):
     them; they add about 5 bytes per output channel.
     """
 
-    def __init__(self, values: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
-                 in_features: int, out_features: int, bias=None) -> None:
+    def __init__(
+        self,
+        values: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        in_features: int,
+        out_features: int,
+        bias=None,
+    ) -> None:
         if len(indptr) != out_features + 1 or len(values) != len(indices) or indptr[-1] != len(values):
-            raise ValueError(f"SparseLinear: inconsistent CSR arrays (values {len(values)}, indices {len(indices)}, "
-                             f"indptr {len(indptr)} for {out_features} outputs)")
+            raise ValueError(
+                f"SparseLinear: inconsistent CSR arrays (values {len(values)}, indices {len(indices)}, "
+                f"indptr {len(indptr)} for {out_features} outputs)"
+            )
         self.values, self.indices, self.indptr = values, indices, indptr
         self.filled = indptr[:-1] < indptr[1:]
         self.segment_starts = indptr[:-1][self.filled]
@@ -107,7 +117,7 @@ class SparseLinear(Module):
         self.bias = None if bias is None else Tensor(np.asarray(bias, dtype=np.float32))
 
     @classmethod
-    def from_linear(cls, layer: Linear) -> "SparseLinear":
+    def from_linear(cls, layer: Linear) -> SparseLinear:
         """CSR copy of a (pruned) Linear's weight; the layer itself is left untouched."""
         w_t = layer.weight.data.T  # (out, in): one row per output channel
         rows, cols = np.nonzero(w_t)
@@ -115,8 +125,14 @@ class SparseLinear(Module):
         indptr = np.zeros(layer.out_features + 1, dtype=np.int32)
         np.cumsum(np.bincount(rows, minlength=layer.out_features), out=indptr[1:])
         bias = None if layer.bias is None else layer.bias.data.copy()
-        return cls(w_t[rows, cols].astype(np.float32), cols.astype(index_type), indptr,
-                   layer.in_features, layer.out_features, bias)
+        return cls(
+            w_t[rows, cols].astype(np.float32),
+            cols.astype(index_type),
+            indptr,
+            layer.in_features,
+            layer.out_features,
+            bias,
+        )
 
     def dense_weight(self) -> np.ndarray:
         """The weight as a dense (in_features, out_features) float32 array."""
@@ -129,8 +145,10 @@ class SparseLinear(Module):
         """Sum, per output channel, of its nonzero weights times the inputs they read, plus bias."""
         xd = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float32)
         if xd.ndim != 2 or xd.shape[1] != self.in_features:
-            raise ValueError(f"SparseLinear: input of shape {xd.shape} does not match "
-                             f"weight of shape {(self.in_features, self.out_features)}")
+            raise ValueError(
+                f"SparseLinear: input of shape {xd.shape} does not match "
+                f"weight of shape {(self.in_features, self.out_features)}"
+            )
         out = np.zeros((xd.shape[0], self.out_features), dtype=np.float32)
         if self.values.size:
             # reduceat sums each segment up to the next start; empty rows are skipped because

@@ -1,4 +1,5 @@
 """Checks on what a measurement is given: a model, a test set, and run counts."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,10 @@ def as_test_set(model: Any, X_test: Any, y_test: Any) -> tuple[np.ndarray, np.nd
     """Check a model and a test set, and return X as float32 (n, features) and y as int64 labels."""
     for method in ("forward", "parameters"):
         if not callable(getattr(model, method, None)):
-            raise ValueError(f"model: expected an object with .forward(x) and .parameters() methods, "
-                             f"got {type(model).__name__} without .{method}")
+            raise ValueError(
+                f"model: expected an object with .forward(x) and .parameters() methods, "
+                f"got {type(model).__name__} without .{method}"
+            )
     try:
         X = np.asarray(X_test.data if isinstance(X_test, Tensor) else X_test, dtype=np.float32)
     except (TypeError, ValueError) as error:

@@ -1,4 +1,5 @@
 """What a model costs: parameters, bytes stored, FLOPs, latency and memory of a forward pass."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,11 @@ def model_size_bytes(model: Any) -> int:
     no array is reachable does it fall back to the arrays of `model.parameters()`.
     """
     check_model(model)
-    arrays = [node.data if isinstance(node, Tensor) else node
-              for node in walk(model) if isinstance(node, (Tensor, np.ndarray))]
+    arrays = [
+        node.data if isinstance(node, Tensor) else node
+        for node in walk(model)
+        if isinstance(node, (Tensor, np.ndarray))
+    ]
     if not arrays:
         arrays = [p.data for p in model.parameters()]
     unique = {id(a): a for a in arrays}
@@ -42,8 +46,9 @@ def count_flops(model: Any, batch_size: int = 1) -> int:
     has_flops = lambda obj: callable(getattr(obj, "flops", None))  # noqa: E731
     if has_flops(model):
         return int(model.flops(batch_size))
-    return int(sum(node.flops(batch_size) for node in walk(model, leaf=has_flops)
-                   if node is not model and has_flops(node)))
+    return int(
+        sum(node.flops(batch_size) for node in walk(model, leaf=has_flops) if node is not model and has_flops(node))
+    )
 
 
 class Profiler:

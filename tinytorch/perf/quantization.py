@@ -1,4 +1,5 @@
 """Symmetric INT8 weight quantization: int8 weights plus float32 scales, 4x smaller weights."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,16 +50,20 @@ class QuantizedLinear(Module):
 
     def __init__(self, weight_q: np.ndarray, scale: np.ndarray, bias=None) -> None:
         if weight_q.dtype != np.int8 or weight_q.ndim != 2:
-            raise ValueError(f"QuantizedLinear: weight_q must be a 2-D int8 array, "
-                             f"got {weight_q.dtype} {weight_q.shape}")
+            raise ValueError(
+                f"QuantizedLinear: weight_q must be a 2-D int8 array, got {weight_q.dtype} {weight_q.shape}"
+            )
         self.weight_q = weight_q
         self.scale = np.asarray(scale, dtype=np.float32)
-        self.bias = None if bias is None else Tensor(np.asarray(bias.data if isinstance(bias, Tensor) else bias,
-                                                                dtype=np.float32))
+        self.bias = (
+            None
+            if bias is None
+            else Tensor(np.asarray(bias.data if isinstance(bias, Tensor) else bias, dtype=np.float32))
+        )
         self.in_features, self.out_features = weight_q.shape
 
     @classmethod
-    def from_linear(cls, layer: Linear, per_channel: bool = True) -> "QuantizedLinear":
+    def from_linear(cls, layer: Linear, per_channel: bool = True) -> QuantizedLinear:
         """Quantize a trained Linear (the layer itself is left untouched)."""
         q, scale = quantize_tensor(layer.weight, per_channel=per_channel)
         return cls(q, scale, None if layer.bias is None else layer.bias.data.copy())

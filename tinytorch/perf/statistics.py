@@ -5,10 +5,11 @@ Timing samples are skewed (a floor set by the work, a long tail set by interrupt
 tools here make no normality assumption: order statistics for the median's interval, ranks for
 comparing two samples.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

@@ -1,7 +1,6 @@
 """The two ways a submission can be refused: unreadable file, or invalid content."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 
 class SubmissionValidationError(ValueError):
@@ -11,10 +10,12 @@ class SubmissionValidationError(ValueError):
     message without the file name.
     """
 
-    def __init__(self, errors: list, source: Optional[str] = None) -> None:
+    def __init__(self, errors: list, source: str | None = None) -> None:
         self.errors, self.source = list(errors), source
-        self.reason = (f"invalid submission ({len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}):"
-                       "\n  - " + "\n  - ".join(self.errors))
+        self.reason = (
+            f"invalid submission ({len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}):"
+            "\n  - " + "\n  - ".join(self.errors)
+        )
         super().__init__(f"{source}: {self.reason}" if source else self.reason)
 
 

@@ -1,6 +1,7 @@
 """Submission files: written atomically, read with every way a file can be unusable named,
 and upgraded from older schema versions. Validation is the caller's (the capstone's
 `save_submission` and `load_submission` put the two together)."""
+
 from __future__ import annotations
 
 import copy
@@ -48,8 +49,10 @@ def read_submission_file(filepath: str | os.PathLike) -> Any:
             raise SubmissionFileError(source, "no such file")
         size = path.stat().st_size
         if size > MAX_SUBMISSION_BYTES:
-            raise SubmissionFileError(source, f"{size / MIB:.1f} MiB is over the {MAX_SUBMISSION_BYTES / MIB:.0f} "
-                                              "MiB limit for a submission file")
+            raise SubmissionFileError(
+                source,
+                f"{size / MIB:.1f} MiB is over the {MAX_SUBMISSION_BYTES / MIB:.0f} MiB limit for a submission file",
+            )
         data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
     except OSError as error:
         raise SubmissionFileError(source, f"cannot be read ({error.strerror or error})") from None
@@ -58,8 +61,9 @@ def read_submission_file(filepath: str | os.PathLike) -> Any:
     except UnicodeDecodeError as error:
         raise SubmissionFileError(source, f"not UTF-8 text ({error.reason})") from None
     except json.JSONDecodeError as error:
-        raise SubmissionFileError(source, f"not valid JSON: {error.msg} at line {error.lineno}, "
-                                          f"column {error.colno}") from None
+        raise SubmissionFileError(
+            source, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
     except SubmissionFileError:
         raise
     except ValueError as error:

@@ -1,4 +1,5 @@
 """Paths into a nested JSON value: naming a field, reaching it safely, measuring the nesting."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The JSON Schema half of validation: the shipped schema and every violation of it."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -20,14 +21,17 @@ def load_schema() -> dict:
 @functools.lru_cache(maxsize=1)
 def _schema_validator():
     from tinytorch.submission.schema_check import SchemaChecker  # jsonschema, made fast for 100-sample arrays
+
     return SchemaChecker(load_schema())
 
 
 def schema_errors(submission: Any) -> list:
     """Every JSON Schema violation of `submission`, as 'path: message' strings."""
-    too_deep = [f"{key}: nested more than {MAX_NESTING} levels deep" for key, value in
-                (submission.items() if isinstance(submission, dict) else [("submission", submission)])
-                if nesting_depth(value) > MAX_NESTING]
+    too_deep = [
+        f"{key}: nested more than {MAX_NESTING} levels deep"
+        for key, value in (submission.items() if isinstance(submission, dict) else [("submission", submission)])
+        if nesting_depth(value) > MAX_NESTING
+    ]
     if too_deep:  # no schema check: its messages would print the whole monster
         return too_deep
     messages = []

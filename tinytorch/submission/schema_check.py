@@ -12,11 +12,13 @@ thousands of files, so `SchemaChecker` does two things, neither of which changes
 jsonschema itself is imported only when needed (a file the compiled check does not accept),
 and without its optional IRI format checker, whose import alone costs ~3 s of CPU.
 """
+
 from __future__ import annotations
 
 import copy
 import sys
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class _Cyclic(Exception):
@@ -36,6 +38,7 @@ def inline_refs(schema: dict) -> dict:
     A `$ref` beside other keywords becomes one more `allOf` entry, which is what it means in
     Draft 2020-12. Raises ValueError for a recursive schema (its refs cannot be written out).
     """
+
     def walk(node: Any, active: tuple) -> Any:
         if isinstance(node, list):
             return [walk(v, active) for v in node]
@@ -69,6 +72,7 @@ def import_jsonschema() -> Any:
     """
     if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
         import jsonschema
+
         return jsonschema
     sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes `import rfc3987_syntax` raise ImportError
     try:
@@ -78,9 +82,10 @@ def import_jsonschema() -> Any:
     return jsonschema
 
 
-def _compiled(schema: dict) -> Optional[Callable[[Any], Any]]:
+def _compiled(schema: dict) -> Callable[[Any], Any] | None:
     try:
         import fastjsonschema
+
         return fastjsonschema.compile(schema)
     except Exception:  # not installed, or this schema is beyond it: jsonschema alone decides
         return None

@@ -1,10 +1,10 @@
 """When and where a measurement ran: the timestamp and the machine description."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import os
 import platform
-from typing import Optional
 
 import numpy as np
 
@@ -16,10 +16,11 @@ def utc_timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _blas_info() -> tuple[str, Optional[int]]:
+def _blas_info() -> tuple[str, int | None]:
     """Name/version of the BLAS numpy uses and its thread count, as far as can be told."""
     try:
         from threadpoolctl import threadpool_info
+
         for pool in threadpool_info():
             if pool.get("user_api") == "blas":
                 name = f"{pool.get('internal_api', 'blas')} {pool.get('version') or ''}".strip()

@@ -1,4 +1,5 @@
 """Plain-text tables of metrics, one number format for every table."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,6 +35,8 @@ def format_comparison(submission: dict) -> str:
     if imp:
         verdict = "significant" if imp["speedup_significant"] else "not significant"
         p = f", p = {imp['p_value']:.3g}" if imp.get("p_value") is not None else ""
-        table += (f"\n\nspeedup {imp['speedup']:.3f}× in mean latency ({verdict}, {imp['significance_test']}{p}), "
-                  f"compression {imp['compression_ratio']:.2f}×, accuracy Δ {imp['accuracy_delta']:+.4f}")
+        table += (
+            f"\n\nspeedup {imp['speedup']:.3f}× in mean latency ({verdict}, {imp['significance_test']}{p}), "
+            f"compression {imp['compression_ratio']:.2f}×, accuracy Δ {imp['accuracy_delta']:+.4f}"
+        )
     return table

@@ -1,4 +1,5 @@
 """The numbers of a submission: which are valid, how they compare, how ratios and samples are made."""
+
 from __future__ import annotations
 
 import math

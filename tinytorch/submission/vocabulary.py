@@ -1,9 +1,10 @@
 """The words of a submission, defined once: units, version, metric keys, model roles, which
 model stands for a submission, what "same machine" and "speedup" mean, and which way each
 number improves. Every tool that reads submissions takes these from here."""
+
 from __future__ import annotations
 
-MIB = 2 ** 20  # "MB" in every metric means MiB, 1,048,576 bytes
+MIB = 2**20  # "MB" in every metric means MiB, 1,048,576 bytes
 
 #: The version of the submission schema this package writes.
 SUBMISSION_SCHEMA_VERSION = 2
@@ -13,9 +14,17 @@ MAX_SUBMISSION_BYTES = 10 * MIB
 
 #: The metrics of one measured model, in the order tables show them.
 METRIC_KEYS = (
-    "parameter_count", "model_size_mb", "accuracy",
-    "latency_ms_mean", "latency_ms_std", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99",
-    "throughput_samples_per_sec", "batch_throughput_samples_per_sec", "peak_memory_mb",
+    "parameter_count",
+    "model_size_mb",
+    "accuracy",
+    "latency_ms_mean",
+    "latency_ms_std",
+    "latency_ms_p50",
+    "latency_ms_p90",
+    "latency_ms_p99",
+    "throughput_samples_per_sec",
+    "batch_throughput_samples_per_sec",
+    "peak_memory_mb",
 )
 
 #: Metrics that come from timing and vary run to run; the rest are exact properties of a model.
@@ -60,11 +69,20 @@ def machine_label(system_info: dict) -> str:
 #: Which way each number of a submission improves: metrics and improvements.
 HIGHER, LOWER = "higher", "lower"
 BETTER = {
-    "parameter_count": LOWER, "model_size_mb": LOWER, "accuracy": HIGHER,
-    "latency_ms_mean": LOWER, "latency_ms_std": LOWER, "latency_ms_p50": LOWER, "latency_ms_p90": LOWER,
-    "latency_ms_p99": LOWER, "throughput_samples_per_sec": HIGHER, "batch_throughput_samples_per_sec": HIGHER,
+    "parameter_count": LOWER,
+    "model_size_mb": LOWER,
+    "accuracy": HIGHER,
+    "latency_ms_mean": LOWER,
+    "latency_ms_std": LOWER,
+    "latency_ms_p50": LOWER,
+    "latency_ms_p90": LOWER,
+    "latency_ms_p99": LOWER,
+    "throughput_samples_per_sec": HIGHER,
+    "batch_throughput_samples_per_sec": HIGHER,
     "peak_memory_mb": LOWER,
-    "speedup": HIGHER, "compression_ratio": HIGHER, "accuracy_delta": HIGHER,
+    "speedup": HIGHER,
+    "compression_ratio": HIGHER,
+    "accuracy_delta": HIGHER,
 }
 
 
@@ -73,6 +91,6 @@ def higher_is_better(name: str) -> bool:
     try:
         return BETTER[name] == HIGHER
     except KeyError:
-        raise ValueError(f"{name}: not a metric or improvement of a submission; expected one of "
-                         f"{', '.join(BETTER)}") from None
-
+        raise ValueError(
+            f"{name}: not a metric or improvement of a submission; expected one of {', '.join(BETTER)}"
+        ) from None

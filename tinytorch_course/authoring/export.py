@@ -10,6 +10,7 @@ The generated module says so in its first lines, lists its public names in `__al
 marks each block with the source cell it came from (grade id and line), so a traceback into it
 leads back to the source.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,9 +94,11 @@ def exported_code(text: str) -> str:
     if not blocks:
         raise SystemExit(f"{SOURCE_PY}: no cell starts with '{EXPORT_TAG}'")
     names = public_names("\n\n".join(blocks))
-    header = (f"# GENERATED from {SOURCE_PY.relative_to(REPO)} by tinytorch_course/authoring/export.py: do not edit.\n"
-              "# It carries the reference solutions. Change the source and run `make export`;\n"
-              "# each block below names the source cell it came from.\n")
+    header = (
+        f"# GENERATED from {SOURCE_PY.relative_to(REPO)} by tinytorch_course/authoring/export.py: do not edit.\n"
+        "# It carries the reference solutions. Change the source and run `make export`;\n"
+        "# each block below names the source cell it came from.\n"
+    )
     exports = "__all__ = [\n" + "".join(f"    {name!r},\n" for name in names) + "]"
     first, *rest = blocks
     return header + "\n\n\n".join([first, exports, *rest]) + "\n"

@@ -9,6 +9,7 @@ can live in a throwaway environment) and writes the two uint8 arrays the package
     python -m tinytorch_course.authoring.make_digits \
         /tmp/skvenv/lib/python3.*/site-packages/sklearn/datasets/data/digits.csv.gz
 """
+
 from __future__ import annotations
 
 import argparse

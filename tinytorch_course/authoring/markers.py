@@ -1,6 +1,7 @@
 """How the capstone source marks what students never see: the export tag and nbgrader's region
 markers, with the one reading of them that the export, the release, the feedback redaction and
 the tests share."""
+
 from __future__ import annotations
 
 #: A source cell whose first line is this tag is exported to the package.

@@ -12,6 +12,7 @@ Usage: ``python -m tinytorch_course.authoring.release [--source PY] [--course-ro
 Exit code 0 when the release is written, 1 when nbgrader fails to generate it, 2 on usage errors
 or an unreadable source (missing file, duplicate grade ids).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,7 @@ def source_notebook(py_path: Path) -> nbformat.NotebookNode:
     nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     taken: set[str] = set()
     for index, cell in enumerate(nb.cells):
-        cell.metadata = nbformat.from_dict(
-            {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA})
+        cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA})
         cell.id = _cell_id(cell, index, taken)
         if cell.cell_type == "code":
             if _is_test_cell(cell):
@@ -107,8 +107,9 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
 
 def generate_assignment(course_root: Path) -> Path:
     """Run stock ``nbgrader generate_assignment`` (with this repo's nbgrader_config.py)."""
-    cmd = nbgrader_command("generate_assignment", ASSIGNMENT_ID, "--force",
-                           f"--CourseDirectory.root={Path(course_root).resolve()}")
+    cmd = nbgrader_command(
+        "generate_assignment", ASSIGNMENT_ID, "--force", f"--CourseDirectory.root={Path(course_root).resolve()}"
+    )
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env())
     out = generated_release_path(course_root)
     if proc.returncode != 0 or not out.is_file():
@@ -116,8 +117,7 @@ def generate_assignment(course_root: Path) -> Path:
     return out
 
 
-def build_release(source: Path = SOURCE_PY, course_root: Path = REPO,
-                  out: Path = RELEASE_NOTEBOOK) -> Path:
+def build_release(source: Path = SOURCE_PY, course_root: Path = REPO, out: Path = RELEASE_NOTEBOOK) -> Path:
     """Convert, generate and copy the release; returns the path of the student notebook."""
     write_notebook(source_notebook(source), source_notebook_path(course_root))
     generated = generate_assignment(course_root)
@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=SOURCE_PY, help="jupytext percent source")
-    parser.add_argument("--course-root", type=Path, default=REPO,
-                        help="nbgrader course root (holds build/nbgrader and gradebook.db)")
+    parser.add_argument(
+        "--course-root", type=Path, default=REPO, help="nbgrader course root (holds build/nbgrader and gradebook.db)"
+    )
     parser.add_argument("--out", type=Path, default=RELEASE_NOTEBOOK, help="student notebook to write")
     args = parser.parse_args(argv)
     try:

@@ -6,6 +6,7 @@ A worker that dies mid-task is noticed by the scheduler, which runs the task aga
 worker, up to ``distributed.scheduler.allowed-failures`` times more; a task that fails every
 try comes back as a :class:`TaskFailure` naming its students and the number of tries.
 """
+
 from __future__ import annotations
 
 import socket
@@ -69,13 +70,21 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
 
     if scheduler is None:
         # One nbgrader server for the host, importing nbgrader while the workers start.
-        with forkserver.NbgraderServer() as server, \
-                dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1,
-                                 **LOCAL_CONFIG}):
-            with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=None,
-                              env={forkserver.SERVER_VARIABLE: server.address}) as cluster, \
-                    Client(cluster) as client:
+        with (
+            forkserver.NbgraderServer() as server,
+            dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1, **LOCAL_CONFIG}),
+        ):
+            with (
+                LocalCluster(
+                    n_workers=jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    env={forkserver.SERVER_VARIABLE: server.address},
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 yield client
         return
     try:
@@ -93,7 +102,7 @@ def _probe(address: str) -> None:
     retrying until its timeout); other schemes are left to Dask."""
     if not address.startswith("tcp://"):
         return
-    host, _, port = address[len("tcp://"):].rpartition(":")
+    host, _, port = address[len("tcp://") :].rpartition(":")
     if not port.isdigit():
         raise OSError(f"no port in {address!r}")
     with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
@@ -104,8 +113,7 @@ def tries(client) -> int:
     """How many times the cluster runs a task whose worker dies before giving it up."""
     import dask
 
-    return 1 + int(client.run_on_scheduler(
-        lambda: dask.config.get("distributed.scheduler.allowed-failures")))
+    return 1 + int(client.run_on_scheduler(lambda: dask.config.get("distributed.scheduler.allowed-failures")))
 
 
 def tasks_per_host(client) -> dict[str, int]:
@@ -117,8 +125,9 @@ def tasks_per_host(client) -> dict[str, int]:
     return counts
 
 
-def run_in_order(client, function: Callable, common, groups: list, retries: int,
-                 on_done: Callable[[object, list], None]) -> None:
+def run_in_order(
+    client, function: Callable, common, groups: list, retries: int, on_done: Callable[[object, list], None]
+) -> None:
     """Run ``function(common, group)`` for each group on ``client``'s cluster, started in the
     groups' order and never more at once than the cluster has threads; ``on_done(future, group)``
     gets each future, finished or failed, in this process as it ends, in one thread (one writer),
@@ -142,8 +151,14 @@ def run_in_order(client, function: Callable, common, groups: list, retries: int,
         slots = max(1, sum(client.nthreads().values()))
         while waiting and running.count() < slots:
             group = waiting.popleft()
-            future = client.submit(function, common, group, pure=False, retries=retries,
-                                   key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}")
+            future = client.submit(
+                function,
+                common,
+                group,
+                pure=False,
+                retries=retries,
+                key=f"grade-{group[0].student_id}-{uuid.uuid4().hex[:8]}",
+            )
             started[future] = group
             running.add(future)
 
@@ -165,8 +180,9 @@ def run_in_order(client, function: Callable, common, groups: list, retries: int,
             pending.result()
 
 
-def run_tasks(client, bundle: CourseBundle, groups: list[list[Submission]],
-              on_result: Callable[[TaskResult], None]) -> list[TaskFailure]:
+def run_tasks(
+    client, bundle: CourseBundle, groups: list[list[Submission]], on_result: Callable[[TaskResult], None]
+) -> list[TaskFailure]:
     """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
     each result as it arrives, in this process (the one writer of the course gradebook); the
     tasks that failed every try are returned."""

@@ -19,6 +19,7 @@ Usage: ``python -m tinytorch_course.grading.coordinator [--jobs N | --scheduler 
 grading report and writes it next to the gradebook (grading-report.csv / .txt). Exit code 0 when
 every submission was graded, 1 when some could not be (the report says why), 2 on usage errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,11 +106,14 @@ def task_sizes(students: int, workers: int) -> list[int]:
 def groups(students: list[str], workers: int, per_task: int | None = None) -> list[list[str]]:
     """``students`` in consecutive groups, one grading task each: of ``per_task`` students when
     given, else of the shrinking :func:`task_sizes` for ``workers``."""
-    sizes = ([max(1, per_task)] * math.ceil(len(students) / max(1, per_task)) if per_task
-             else task_sizes(len(students), workers))
+    sizes = (
+        [max(1, per_task)] * math.ceil(len(students) / max(1, per_task))
+        if per_task
+        else task_sizes(len(students), workers)
+    )
     out, start = [], 0
     for size in sizes:
-        out.append(students[start:start + size])
+        out.append(students[start : start + size])
         start += size
     return out
 
@@ -158,8 +162,9 @@ class Collector:
         with tempfile.TemporaryDirectory(prefix="task-gradebook-") as folder:
             db = Path(folder) / GRADEBOOK
             db.write_bytes(result.gradebook)
-            merge_submissions(sqlite_url(db), sqlite_url(self.course_root / GRADEBOOK),
-                              self.assignment, list(result.students))
+            merge_submissions(
+                sqlite_url(db), sqlite_url(self.course_root / GRADEBOOK), self.assignment, list(result.students)
+            )
         for student in result.students:
             self._write_autograded(student, result.autograded.get(student, {}))
             self.logs[student] = str(log.relative_to(self.course_root))
@@ -193,10 +198,16 @@ class GradingRun:
         return [line.student for line in self.lines if line.status == NOT_GRADED]
 
 
-def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
-                 force: bool = False, extra: list[str] | None = None,
-                 scheduler: str | None = None, per_task: int | None = None,
-                 assignment: str = ASSIGNMENT_ID) -> GradingRun:
+def grade_course(
+    course_root: Path = REPO,
+    jobs: int = 2,
+    students: list[str] | None = None,
+    force: bool = False,
+    extra: list[str] | None = None,
+    scheduler: str | None = None,
+    per_task: int | None = None,
+    assignment: str = ASSIGNMENT_ID,
+) -> GradingRun:
     """Grade the submitted students (all, or ``students``) on a LocalCluster of ``jobs`` workers
     or the Dask cluster at ``scheduler``; merge, write and return the grading report. Students
     already autograded are skipped unless ``force``, as stock nbgrader does."""
@@ -227,8 +238,10 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
                 bundle, records = reading.result()
                 hosts = tasks_per_host(client)
                 bundle = replace(bundle, tasks_per_host=hosts)
-                tasks = [[Submission(s, submitted[s], records.get(s)) for s in group]
-                         for group in groups(todo, sum(hosts.values()), per_task)]
+                tasks = [
+                    [Submission(s, submitted[s], records.get(s)) for s in group]
+                    for group in groups(todo, sum(hosts.values()), per_task)
+                ]
                 failures = run_tasks(client, bundle, tasks, collector)
             checks = checking.result()
     lines = _report_lines(course_root, assignment, chosen, skipped, checks, collector, failures)
@@ -236,8 +249,9 @@ def grade_course(course_root: Path = REPO, jobs: int = 2, students: list[str] | 
     return GradingRun(lines, csv_path, txt_path, collector.log_folder)
 
 
-def _read_inputs(course_root: Path, options: list[str], assignment: str,
-                 students: list[str]) -> tuple[CourseBundle, dict]:
+def _read_inputs(
+    course_root: Path, options: list[str], assignment: str, students: list[str]
+) -> tuple[CourseBundle, dict]:
     """The bundle every task shares and the gradebook's records of ``students``."""
     bundle = course_bundle(course_root, options, assignment)
     return bundle, student_records(course_root / GRADEBOOK, assignment, students)
@@ -247,19 +261,21 @@ def _read_inputs(course_root: Path, options: list[str], assignment: str,
 class SubmissionChecks:
     """What the report says of a submission from its files alone."""
 
-    problem: str | None     # why it holds no gradable notebook, or None
+    problem: str | None  # why it holds no gradable notebook, or None
     tamper_signs: list[str]  # names its own cells use that kernel tampering needs
 
 
-def _check_submissions(course_root: Path, submitted: dict[str, dict[str, bytes]]
-                       ) -> dict[str, SubmissionChecks]:
+def _check_submissions(course_root: Path, submitted: dict[str, dict[str, bytes]]) -> dict[str, SubmissionChecks]:
     """:class:`SubmissionChecks` of each submitted folder, by student."""
     if not submitted:
         return {}
     given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8"))
-    return {student: SubmissionChecks(submission_problem(files, NOTEBOOK_ID),
-                                      submission_tamper_signs(files, NOTEBOOK_ID, given))
-            for student, files in submitted.items()}
+    return {
+        student: SubmissionChecks(
+            submission_problem(files, NOTEBOOK_ID), submission_tamper_signs(files, NOTEBOOK_ID, given)
+        )
+        for student, files in submitted.items()
+    }
 
 
 def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
@@ -270,30 +286,45 @@ def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> l
     return everyone if not students else [s for s in everyone if s in students]
 
 
-def _report_lines(course_root: Path, assignment: str, chosen: list[str], skipped: list[str],
-                  checks: dict[str, SubmissionChecks], collector: Collector,
-                  failures: list[TaskFailure]) -> list[ReportLine]:
+def _report_lines(
+    course_root: Path,
+    assignment: str,
+    chosen: list[str],
+    skipped: list[str],
+    checks: dict[str, SubmissionChecks],
+    collector: Collector,
+    failures: list[TaskFailure],
+) -> list[ReportLine]:
     score = scores(sqlite_url(course_root / GRADEBOOK), assignment, chosen)
     failed = {s: f.reason for f in failures for s in f.students}
     lines = []
     for student in chosen:
         total, maximum = score.get(student, (None, None))
         if student in skipped:
-            lines.append(ReportLine(student, SKIPPED, total, maximum,
-                                    "already autograded (FORCE=1 / --force regrades)"))
+            lines.append(
+                ReportLine(student, SKIPPED, total, maximum, "already autograded (FORCE=1 / --force regrades)")
+            )
         elif student in failed:
             lines.append(ReportLine(student, NOT_GRADED, total, maximum, failed[student]))
         else:
             check = checks[student]
-            lines.append(build_line(
-                student, score.get(student), student in collector.autograded, check.problem,
-                collector.events.get(student, []), collector.logs.get(student, "the task log"),
-                check.tamper_signs))
+            lines.append(
+                build_line(
+                    student,
+                    score.get(student),
+                    student in collector.autograded,
+                    check.problem,
+                    collector.events.get(student, []),
+                    collector.logs.get(student, "the task log"),
+                    check.tamper_signs,
+                )
+            )
     return lines
 
 
-def run_sequential(course_root: Path, students: list[str], extra: list[str],
-                   assignment: str = ASSIGNMENT_ID, quiet: bool = False) -> list[str]:
+def run_sequential(
+    course_root: Path, students: list[str], extra: list[str], assignment: str = ASSIGNMENT_ID, quiet: bool = False
+) -> list[str]:
     """Stock ``nbgrader autograde`` of every submission in one process (the reference that
     parallel grading must equal); returns those of ``students`` that failed.
     ``quiet`` drops nbgrader's log instead of showing it."""
@@ -304,9 +335,15 @@ def run_sequential(course_root: Path, students: list[str], extra: list[str],
     return [s for s in students if not autograded_ok(course_root, s, assignment)]
 
 
-def autograde(course_root: Path = REPO, jobs: int = 2, students: list[str] | None = None,
-              force: bool = False, extra: list[str] | None = None,
-              scheduler: str | None = None, per_task: int | None = None) -> list[str]:
+def autograde(
+    course_root: Path = REPO,
+    jobs: int = 2,
+    students: list[str] | None = None,
+    force: bool = False,
+    extra: list[str] | None = None,
+    scheduler: str | None = None,
+    per_task: int | None = None,
+) -> list[str]:
     """Grade the submitted students (all, or ``students``); returns those that failed. The
     grading report is written next to the gradebook."""
     return grade_course(course_root, jobs, students, force, extra, scheduler, per_task).failed
@@ -318,31 +355,35 @@ def main(argv: list[str] | None = None) -> int:
     extra: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1:]
+        argv, extra = argv[:cut], argv[cut + 1 :]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", "-j", type=positive_int, default=2,
-                        help="worker processes of the local Dask cluster (>= 1)")
-    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, "
-                        "e.g. tcp://host:8786 (instead of a local cluster)")
-    parser.add_argument("--per-task", type=positive_int, default=None,
-                        help="students per grading task (default: groups that shrink to one student "
-                        "as the batch drains)")
+    parser.add_argument(
+        "--jobs", "-j", type=positive_int, default=2, help="worker processes of the local Dask cluster (>= 1)"
+    )
+    parser.add_argument(
+        "--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786 (instead of a local cluster)"
+    )
+    parser.add_argument(
+        "--per-task",
+        type=positive_int,
+        default=None,
+        help="students per grading task (default: groups that shrink to one student as the batch drains)",
+    )
     parser.add_argument("--course-root", type=Path, default=REPO, help="nbgrader course root")
     parser.add_argument("--force", action="store_true", help="regrade already autograded students")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     args = parser.parse_args(argv)
     try:
-        run = grade_course(args.course_root, args.jobs, args.student, args.force, extra,
-                           args.scheduler or None, args.per_task)
+        run = grade_course(
+            args.course_root, args.jobs, args.student, args.force, extra, args.scheduler or None, args.per_task
+        )
     except (FileNotFoundError, ValueError, ConnectionError) as err:
         print(f"autograde: {err}", file=sys.stderr)
         return 2
     print(to_text(run.lines), end="")
-    print(f"autograde: report in {run.report_csv} and {run.report_txt}; "
-          f"nbgrader logs in {run.log_folder}")
+    print(f"autograde: report in {run.report_csv} and {run.report_txt}; nbgrader logs in {run.log_folder}")
     if run.failed:
-        print("autograde: could not grade (see the report): " + ", ".join(run.failed),
-              file=sys.stderr)
+        print("autograde: could not grade (see the report): " + ", ".join(run.failed), file=sys.stderr)
         return 1
     print("autograde: done")
     return 0

@@ -13,6 +13,7 @@ the run's exit code back; when the worker that asked goes away (its connection c
 watcher kills the run, and the run dies with its watcher (so does the jail, with the run). The
 server ends when the process that started it does.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -39,7 +40,6 @@ PRELOAD = ("nbgrader.apps.nbgraderapp", "nbclient", "jupyter_client")
 SERVER_VARIABLE = "TINYTORCH_NBGRADER_SERVER"
 
 
-
 class NbgraderServer:
     """A server process that imports nbgrader, then forks a fresh process for each run it is
     asked for. It listens from the start (a request waits while it imports) and ends with
@@ -55,7 +55,9 @@ class NbgraderServer:
             listener.listen(128)
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tinytorch_course.grading.forkserver", str(listener.fileno()), str(alive_r)],
-                pass_fds=(listener.fileno(), alive_r), stdin=subprocess.DEVNULL)
+                pass_fds=(listener.fileno(), alive_r),
+                stdin=subprocess.DEVNULL,
+            )
         os.close(alive_r)
 
     def close(self) -> None:
@@ -82,8 +84,7 @@ def run_nbgrader(args: list[str], cwd: Path, env: dict[str, str], log_path: Path
 
 def run_module(module: str, args: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> int:
     """:func:`run_nbgrader` for any module: ``python -m module *args``, forked from the server."""
-    request = {"module": module, "args": list(args), "cwd": str(cwd), "env": dict(env),
-               "log": str(log_path)}
+    request = {"module": module, "args": list(args), "cwd": str(cwd), "env": dict(env), "log": str(log_path)}
     with socket.socket(socket.AF_UNIX) as conn:
         conn.connect(_server_address())
         conn.sendall(json.dumps(request).encode() + b"\n")
@@ -133,6 +134,7 @@ def _die_with_parent() -> None:
 
 # -- the server's side -------------------------------------------------------------------------
 
+
 def serve(listener_fd: int, alive_fd: int) -> None:
     """The server's loop: import :data:`PRELOAD`, then fork a watcher per request, until
     ``alive_fd`` (the read end of a pipe its owner holds open) reaches its end."""
@@ -172,8 +174,7 @@ def _watch(conn: socket.socket, request: dict) -> None:
         pid = os.fork()
         if pid == 0:
             conn.close()
-            _run_main(request["module"], request["args"], request["cwd"], request["env"],
-                      request["log"])
+            _run_main(request["module"], request["args"], request["cwd"], request["env"], request["log"])
         run = os.pidfd_open(pid)
         while True:
             ready, _, _ = select.select([conn.fileno(), run], [], [])

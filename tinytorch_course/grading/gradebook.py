@@ -1,5 +1,6 @@
 """Gradebook rows moved between gradebooks with nbgrader's own API, so every grading task can
 work on a private SQLite file and the course gradebook has exactly one writer."""
+
 from __future__ import annotations
 
 import os
@@ -77,13 +78,15 @@ def student_records(path: Path, assignment: str, students: list[str]) -> dict[st
     with open_gradebook(sqlite_url(path)) as gb:
         people = [who for who in gb.students if who.id in wanted]
         try:
-            extensions = {sub.student_id: sub.extension
-                          for sub in gb.find_assignment(assignment).submissions}
+            extensions = {sub.student_id: sub.extension for sub in gb.find_assignment(assignment).submissions}
         except MissingEntry:
             extensions = {}
-        return {who.id: StudentRecord(who.id, who.first_name, who.last_name, who.email,
-                                      who.lms_user_id, extensions.get(who.id))
-                for who in people}
+        return {
+            who.id: StudentRecord(
+                who.id, who.first_name, who.last_name, who.email, who.lms_user_id, extensions.get(who.id)
+            )
+            for who in people
+        }
 
 
 def seed(url: str, assignment: str, records: list[StudentRecord]) -> None:
@@ -91,9 +94,13 @@ def seed(url: str, assignment: str, records: list[StudentRecord]) -> None:
     roster entries and extensions as in the course gradebook."""
     with open_gradebook(url) as gb:
         for rec in records:
-            gb.update_or_create_student(rec.student_id, first_name=rec.first_name,
-                                        last_name=rec.last_name, email=rec.email,
-                                        lms_user_id=rec.lms_user_id)
+            gb.update_or_create_student(
+                rec.student_id,
+                first_name=rec.first_name,
+                last_name=rec.last_name,
+                email=rec.email,
+                lms_user_id=rec.lms_user_id,
+            )
             if rec.extension is not None:
                 gb.update_or_create_submission(assignment, rec.student_id, extension=rec.extension)
         gb.db.commit()
@@ -128,8 +135,10 @@ def _check_student_tables(db: sqlite3.Connection, path: Path) -> None:
     for table in sorted(tables - set(STUDENT_TABLES)):
         refers = {row[2] for row in db.execute(f"PRAGMA foreign_key_list('{table}')")}
         if refers & set(STUDENT_TABLES):
-            raise ValueError(f"gradebook {path}: table {table!r} refers to students or submissions; "
-                             "this nbgrader's schema is not the one tinytorch_course/grading/gradebook.py knows")
+            raise ValueError(
+                f"gradebook {path}: table {table!r} refers to students or submissions; "
+                "this nbgrader's schema is not the one tinytorch_course/grading/gradebook.py knows"
+            )
 
 
 def merge_submissions(src_url: str, dest_url: str, assignment: str, students: list[str]) -> None:
@@ -144,11 +153,14 @@ def merge_submissions(src_url: str, dest_url: str, assignment: str, students: li
             except MissingEntry:
                 continue
             who = sub.student
-            dest.update_or_create_student(student_id, first_name=who.first_name,
-                                          last_name=who.last_name, email=who.email,
-                                          lms_user_id=who.lms_user_id)
-            dest.update_or_create_submission(assignment, student_id, timestamp=sub.timestamp,
-                                             extension=sub.extension)
+            dest.update_or_create_student(
+                student_id,
+                first_name=who.first_name,
+                last_name=who.last_name,
+                email=who.email,
+                lms_user_id=who.lms_user_id,
+            )
+            dest.update_or_create_submission(assignment, student_id, timestamp=sub.timestamp, extension=sub.extension)
             for nb in sub.notebooks:
                 _merge_notebook(dest, nb, assignment, student_id)
             dest.db.commit()
@@ -176,5 +188,4 @@ def scores(url: str, assignment: str, students: list[str]) -> dict[str, tuple[fl
     wanted = set(students)
     with open_gradebook(url) as gb:
         rows = gb.submission_dicts(assignment)
-    return {row["student"]: (float(row["score"]), float(row["max_score"]))
-            for row in rows if row["student"] in wanted}
+    return {row["student"]: (float(row["score"]), float(row["max_score"])) for row in rows if row["student"] in wanted}

@@ -1,6 +1,7 @@
 """The grading report: one line per submission with its score and, for anything not graded
 normally, the reason, built from nbgrader's results (its autograded notebook, its gradebook
 rows, its log) and the jail's event lines in that log. Nothing is silently 0."""
+
 from __future__ import annotations
 
 import csv
@@ -93,15 +94,20 @@ def _events(log: str) -> list[GradingEvent]:
     return found
 
 
-def build_line(student: str, score: tuple[float, float] | None, autograded: bool,
-               problem: str | None, events: list[GradingEvent], log_name: str,
-               tamper_signs: list[str] | None = None) -> ReportLine:
+def build_line(
+    student: str,
+    score: tuple[float, float] | None,
+    autograded: bool,
+    problem: str | None,
+    events: list[GradingEvent],
+    log_name: str,
+    tamper_signs: list[str] | None = None,
+) -> ReportLine:
     """The report line of a submission that was graded by a task (successfully or not);
     ``tamper_signs`` (from :mod:`tinytorch_course.grading.tamper_signs`) puts a graded one up for review."""
     reasons = [event_reason(e) for e in events]
     if tamper_signs:
-        reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: "
-                          + "; ".join(tamper_signs))
+        reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: " + "; ".join(tamper_signs))
     if autograded:
         status = REVIEW if tamper_signs else GRADED
         return ReportLine(student, status, *(score or (None, None)), "; ".join(reasons))
@@ -122,8 +128,7 @@ def to_csv(lines: list[ReportLine]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for line in lines:
-        writer.writerow([line.student, line.status, _number(line.score), _number(line.max_score),
-                         line.reason])
+        writer.writerow([line.student, line.status, _number(line.score), _number(line.max_score), line.reason])
     return out.getvalue()
 
 
@@ -132,8 +137,7 @@ def to_text(lines: list[ReportLine]) -> str:
     width = max([len("student")] + [len(line.student) for line in lines])
     rows = [f"{'student':<{width}}  {'score':>11}  {'status':<10}  reason"]
     for line in lines:
-        score = ("-" if line.score is None
-                 else f"{_number(line.score)} / {_number(line.max_score)}")
+        score = "-" if line.score is None else f"{_number(line.score)} / {_number(line.max_score)}"
         rows.append(f"{line.student:<{width}}  {score:>11}  {line.status:<10}  {line.reason}".rstrip())
     return "\n".join(rows) + "\n"
 

@@ -11,6 +11,7 @@ for the names such tampering needs, in code and in string literals (``getattr(ip
 asks for needs any of them. A flagged submission keeps its score and is listed in the grading
 report with the names found, so the instructor reads those cells before releasing grades.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,22 +21,60 @@ import tokenize
 from collections.abc import Iterable
 
 #: Names whose use in a student's cell is a sign of tampering with the kernel or the grader.
-SUSPICIOUS_NAMES = frozenset({
-    # IPython's machinery: hooks, transformers, error display, cell execution
-    "get_ipython", "IPython", "ipykernel", "input_transformers_post", "input_transformers_cleanup",
-    "input_transformer_manager", "ast_transformers", "events", "set_custom_exc", "showtraceback",
-    "_showtraceback", "run_cell", "run_code", "user_ns", "_ih", "_oh", "In", "Out",
-    # the interpreter's own machinery
-    "settrace", "setprofile", "builtins", "__builtins__", "__import__", "importlib", "modules",
-    "exec", "eval", "ctypes", "gc", "__code__", "__globals__",
-    # noticing the grader, or leaving the kernel
-    "NBGRADER_EXECUTION", "environ", "signal", "subprocess", "system", "fork", "socket", "atexit",
-})
+SUSPICIOUS_NAMES = frozenset(
+    {
+        # IPython's machinery: hooks, transformers, error display, cell execution
+        "get_ipython",
+        "IPython",
+        "ipykernel",
+        "input_transformers_post",
+        "input_transformers_cleanup",
+        "input_transformer_manager",
+        "ast_transformers",
+        "events",
+        "set_custom_exc",
+        "showtraceback",
+        "_showtraceback",
+        "run_cell",
+        "run_code",
+        "user_ns",
+        "_ih",
+        "_oh",
+        "In",
+        "Out",
+        # the interpreter's own machinery
+        "settrace",
+        "setprofile",
+        "builtins",
+        "__builtins__",
+        "__import__",
+        "importlib",
+        "modules",
+        "exec",
+        "eval",
+        "ctypes",
+        "gc",
+        "__code__",
+        "__globals__",
+        # noticing the grader, or leaving the kernel
+        "NBGRADER_EXECUTION",
+        "environ",
+        "signal",
+        "subprocess",
+        "system",
+        "fork",
+        "socket",
+        "atexit",
+    }
+)
 
 #: The names also looked for inside string literals: only those no prose sentence contains.
-SPELLED_NAMES = frozenset(name for name in SUSPICIOUS_NAMES
-                          if "_" in name or name in {"IPython", "ipykernel", "ctypes", "importlib", "settrace",
-                                                     "setprofile", "subprocess", "builtins"})
+SPELLED_NAMES = frozenset(
+    name
+    for name in SUSPICIOUS_NAMES
+    if "_" in name
+    or name in {"IPython", "ipykernel", "ctypes", "importlib", "settrace", "setprofile", "subprocess", "builtins"}
+)
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)
@@ -73,8 +112,11 @@ def tamper_signs(submitted: dict, assignment: dict) -> list[str]:
     """The suspicious names in the code cells of ``submitted`` (a notebook as parsed JSON) that
     are not cells of ``assignment`` (the assignment's source notebook) as given, each named with
     the cell it is in: ``["get_ipython, input_transformers_post (cell 'simple-mlp')"]``."""
-    given = {_normalized(_text(cell.get("source", ""))) for cell in assignment.get("cells", [])
-             if cell.get("cell_type") == "code"}
+    given = {
+        _normalized(_text(cell.get("source", "")))
+        for cell in assignment.get("cells", [])
+        if cell.get("cell_type") == "code"
+    }
     signs = []
     for index, cell in enumerate(submitted.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":

@@ -6,6 +6,7 @@ template, the student package and the submissions all travel with it, so a Dask 
 another machine needs only this repository's grading code (``tools/``, ``nbgrader_config.py``)
 and its Python environment. Local processes and Dask workers run this same function.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,10 +38,10 @@ class CourseBundle:
     """What every task of one grading run shares (about 0.5 MB, sent with each task)."""
 
     assignment: str
-    source: Files              # the release's nbgrader source folder of the assignment
-    gradebook: bytes           # the course gradebook without any student (see gradebook.template_gradebook)
-    student_package: Files     # the student package, paths starting with tinytorch/
-    options: tuple[str, ...] = ()            # extra nbgrader options, e.g. --force
+    source: Files  # the release's nbgrader source folder of the assignment
+    gradebook: bytes  # the course gradebook without any student (see gradebook.template_gradebook)
+    student_package: Files  # the student package, paths starting with tinytorch/
+    options: tuple[str, ...] = ()  # extra nbgrader options, e.g. --force
     env: dict[str, str] = field(default_factory=dict)  # variables set for every nbgrader run
     tasks_per_host: dict[str, int] = field(default_factory=dict)  # to share each host's cores
 
@@ -71,8 +72,7 @@ class TaskResult:
 def read_files(folder: Path) -> Files:
     """Every file under ``folder``, by POSIX path relative to it."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResult:
@@ -84,11 +84,20 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
         _build_course(scratch, bundle, submissions)
         code, log = _run_nbgrader(scratch, bundle)
         out = scratch / AUTOGRADED
-        autograded = {s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
-                      for s in submissions if (out / s.student_id / bundle.assignment).is_dir()}
-        return TaskResult(tuple(s.student_id for s in submissions),
-                          (scratch / GRADEBOOK).read_bytes(), autograded, log, code,
-                          _host(), time.perf_counter() - start)
+        autograded = {
+            s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
+            for s in submissions
+            if (out / s.student_id / bundle.assignment).is_dir()
+        }
+        return TaskResult(
+            tuple(s.student_id for s in submissions),
+            (scratch / GRADEBOOK).read_bytes(),
+            autograded,
+            log,
+            code,
+            _host(),
+            time.perf_counter() - start,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -107,10 +116,18 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
     """Stock ``nbgrader autograde`` in the scratch course; its exit code and log."""
     log = root / "nbgrader.log"
     # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
-    code = run_nbgrader(["autograde", bundle.assignment, f"--CourseDirectory.root={root}",
-                         *jail_options(cached_package(bundle.student_package)),
-                         *bundle.options],
-                        REPO, task_env(bundle), log)
+    code = run_nbgrader(
+        [
+            "autograde",
+            bundle.assignment,
+            f"--CourseDirectory.root={root}",
+            *jail_options(cached_package(bundle.student_package)),
+            *bundle.options,
+        ],
+        REPO,
+        task_env(bundle),
+        log,
+    )
     return code, log.read_text(encoding="utf-8", errors="replace")
 
 

@@ -19,6 +19,7 @@ bytes differ, and files the edition no longer has are removed (a ``.git`` folder
 there is left alone). Exit codes: 0 written (or up to date with ``--check``), 1 stale, 2 usage
 error or unreadable input.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,8 +78,9 @@ build/
 """
 
 
-def requirement_lines(names: tuple[str, ...] = STUDENT_REQUIREMENTS,
-                      requirements: Path = REPO / "requirements.txt") -> list[str]:
+def requirement_lines(
+    names: tuple[str, ...] = STUDENT_REQUIREMENTS, requirements: Path = REPO / "requirements.txt"
+) -> list[str]:
     """The line of the instructor's ``requirements`` for each of ``names`` (``name>=a,<b``)."""
     pinned: dict[str, str] = {}
     for number, line in enumerate(requirements.read_text(encoding="utf-8").splitlines(), 1):
@@ -91,8 +93,10 @@ def requirement_lines(names: tuple[str, ...] = STUDENT_REQUIREMENTS,
             pinned[req.name.lower()] = line
     missing = [name for name in names if name.lower() not in pinned]
     if missing:
-        raise ValueError(f"{requirements}: no version range for {', '.join(missing)} "
-                         "(the student edition takes its ranges from there)")
+        raise ValueError(
+            f"{requirements}: no version range for {', '.join(missing)} "
+            "(the student edition takes its ranges from there)"
+        )
     return [pinned[name.lower()] for name in names]
 
 
@@ -106,28 +110,30 @@ def student_pyproject(dependencies: list[str], pyproject: Path = REPO / "pyproje
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     meta = project["project"]
     package_data = project["tool"]["setuptools"]["package-data"]["tinytorch"]
-    return "\n".join([
-        "[build-system]",
-        f"requires = {_toml_list(project['build-system']['requires'])}",
-        f'build-backend = "{project["build-system"]["build-backend"]}"',
-        "",
-        "[project]",
-        f'name = "{meta["name"]}"',
-        f'version = "{meta["version"]}"',
-        f'description = "{meta["description"]}"',
-        'readme = "README.md"',
-        f'requires-python = "{meta["requires-python"]}"',
-        f'license = "{meta["license"]}"',
-        'license-files = ["LICENSE"]',
-        f"dependencies = {_toml_list(dependencies)}",
-        "",
-        "[tool.setuptools.packages.find]",
-        'include = ["tinytorch*"]',
-        "",
-        "[tool.setuptools.package-data]",
-        f"tinytorch = {_toml_list(package_data)}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "[build-system]",
+            f"requires = {_toml_list(project['build-system']['requires'])}",
+            f'build-backend = "{project["build-system"]["build-backend"]}"',
+            "",
+            "[project]",
+            f'name = "{meta["name"]}"',
+            f'version = "{meta["version"]}"',
+            f'description = "{meta["description"]}"',
+            'readme = "README.md"',
+            f'requires-python = "{meta["requires-python"]}"',
+            f'license = "{meta["license"]}"',
+            'license-files = ["LICENSE"]',
+            f"dependencies = {_toml_list(dependencies)}",
+            "",
+            "[tool.setuptools.packages.find]",
+            'include = ["tinytorch*"]',
+            "",
+            "[tool.setuptools.package-data]",
+            f"tinytorch = {_toml_list(package_data)}",
+            "",
+        ]
+    )
 
 
 def stubbed_functions(notebook: nbformat.NotebookNode) -> list[str]:
@@ -173,10 +179,14 @@ def build(out: Path, repo: Path = REPO) -> Path:
         "jupytext.toml": (repo / "jupytext.toml").read_bytes(),
         "LICENSE": (repo / "LICENSE").read_bytes(),
         "README.md": student_readme(notebook, notebook_rel.as_posix()).encode(),
-        "requirements.txt": ("# What the notebook needs; postBuild (Binder runs it) installs tinytorch.\n"
-                             + "\n".join(requirements) + "\n").encode(),
-        "pyproject.toml": student_pyproject(requirement_lines(PACKAGE_REQUIREMENTS, repo / "requirements.txt"),
-                                            repo / "pyproject.toml").encode(),
+        "requirements.txt": (
+            "# What the notebook needs; postBuild (Binder runs it) installs tinytorch.\n"
+            + "\n".join(requirements)
+            + "\n"
+        ).encode(),
+        "pyproject.toml": student_pyproject(
+            requirement_lines(PACKAGE_REQUIREMENTS, repo / "requirements.txt"), repo / "pyproject.toml"
+        ).encode(),
         "postBuild": POSTBUILD.encode(),
         ".gitignore": GITIGNORE.encode(),
     }
@@ -192,8 +202,11 @@ def build(out: Path, repo: Path = REPO) -> Path:
 def edition_files(folder: Path) -> set[str]:
     """Files of an edition folder, relative and POSIX-style, preserved paths left out."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
-            if p.is_file() and p.relative_to(folder).parts[0] not in PRESERVED}
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] not in PRESERVED
+    }
 
 
 def differences(built: Path, existing: Path) -> list[str]:
@@ -201,9 +214,12 @@ def differences(built: Path, existing: Path) -> list[str]:
     new, old = edition_files(built), edition_files(existing)
     lines = [f"missing: {name}" for name in sorted(new - old)]
     lines += [f"not in the edition: {name}" for name in sorted(old - new)]
-    lines += [f"differs: {name}" for name in sorted(new & old)
-              if not filecmp.cmp(built / name, existing / name, shallow=False)
-              or (built / name).stat().st_mode != (existing / name).stat().st_mode]
+    lines += [
+        f"differs: {name}"
+        for name in sorted(new & old)
+        if not filecmp.cmp(built / name, existing / name, shallow=False)
+        or (built / name).stat().st_mode != (existing / name).stat().st_mode
+    ]
     return sorted(lines)
 
 

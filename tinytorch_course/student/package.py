@@ -6,6 +6,7 @@ built on it (workflow, compare, leaderboard, plots, MLflow export, command line)
 student`` copies exactly these files into the student edition, and the grading jail mounts
 exactly these files, so a student runs at home exactly what grades them.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -70,8 +71,7 @@ def copy_student_package(dest: Path, repo: Path = REPO) -> Path:
 def package_bytes(repo: Path = REPO) -> dict[str, bytes]:
     """The student package as data: its files' contents by POSIX path relative to ``repo``
     (``tinytorch/...``), what a grading task carries to another machine."""
-    return {relative.as_posix(): (Path(repo) / relative).read_bytes()
-            for relative in student_package_files(repo)}
+    return {relative.as_posix(): (Path(repo) / relative).read_bytes() for relative in student_package_files(repo)}
 
 
 def write_files(folder: Path, files: Mapping[str, bytes]) -> None:

@@ -9,6 +9,7 @@ minute and the requirements rarely change (the venvs of earlier requirements are
 ``install_edition`` then installs the edition's ``tinytorch`` by running its ``postBuild`` (what
 Binder runs) in a copy of the edition, which is cheap and always reflects the current tree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,7 @@ _STAMP = ".requirements-installed"
 def venv_env(venv: Path) -> dict[str, str]:
     """The environment of a process inside ``venv``: its bin first on PATH, nothing that would
     let the instructor's packages or Jupyter settings in (PYTHONPATH, a parent venv)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
     env["VIRTUAL_ENV"] = str(venv)
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -87,7 +87,7 @@ def _prune(cache: Path, keep: str) -> list[str]:
     another run holds locked; returns the keys removed."""
     removed = []
     for lock in sorted(cache.glob("*.lock")):
-        key = lock.name[:-len(".lock")]
+        key = lock.name[: -len(".lock")]
         if key == keep:
             continue
         with open(lock, "a") as handle:

@@ -1,6 +1,7 @@
 """The raises-exception tag lets Run All go on past a failing test, and changes nothing in
 grading: stock `nbgrader autograde` still gives a tagged test cell that raises 0 points, and the
 reference solutions still get every point."""
+
 from __future__ import annotations
 
 import shutil
@@ -59,6 +60,9 @@ def test_a_tagged_test_that_raises_scores_zero(graded):
 
 def test_the_reference_still_gets_every_point(graded):
     root, release = graded
-    points = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-              for c in release.cells if nbgrader_meta(c).get("grade")}
+    points = {
+        nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+        for c in release.cells
+        if nbgrader_meta(c).get("grade")
+    }
     assert _scores(root, "reference") == points

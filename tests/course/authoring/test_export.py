@@ -1,4 +1,5 @@
 """The package module is the exact export of the capstone source, and says where it came from."""
+
 import re
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from tinytorch_course.paths import REPO, SOURCE_PY
 
 
 def test_committed_export_is_fresh():
-    result = subprocess.run([sys.executable, "-m", "tinytorch_course.authoring.export", "--check"], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tinytorch_course.authoring.export", "--check"], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -30,9 +32,11 @@ def test_export_keeps_only_tagged_cells_and_drops_markers():
 
 
 def test_each_block_names_its_source_cell():
-    source = ('# %% nbgrader={"grade_id": "first", "solution": true}\n#| export\nx = 1\n'
-              "# %%\ny = 2\n"
-              "# %%\n#| export\ndef g():\n    return 2\n")
+    source = (
+        '# %% nbgrader={"grade_id": "first", "solution": true}\n#| export\nx = 1\n'
+        "# %%\ny = 2\n"
+        "# %%\n#| export\ndef g():\n    return 2\n"
+    )
     code = export.exported_code(source)
     assert "# ---- from src/20_capstone/20_capstone.py:1 (cell 'first')\nx = 1" in code
     assert "# ---- from src/20_capstone/20_capstone.py:6\ndef g():" in code
@@ -55,10 +59,17 @@ def test_committed_markers_point_at_the_source_cells():
 def test_all_lists_the_public_names_it_defines():
     import tinytorch.olympics.capstone as capstone
 
-    assert set(capstone.__all__) == {"SimpleMLP", "train_baseline", "BenchmarkReport", "measure_model",
-                                     "generate_submission",
-                                     "submission_errors", "validate_submission_schema", "save_submission",
-                                     "load_submission"}
+    assert set(capstone.__all__) == {
+        "SimpleMLP",
+        "train_baseline",
+        "BenchmarkReport",
+        "measure_model",
+        "generate_submission",
+        "submission_errors",
+        "validate_submission_schema",
+        "save_submission",
+        "load_submission",
+    }
     assert all(hasattr(capstone, name) for name in capstone.__all__)
 
 

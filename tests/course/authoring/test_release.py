@@ -1,5 +1,6 @@
 """The student release: rebuilt from the source, it matches the committed file, and it holds
 stubs where the solutions were and nothing of the solutions or hidden tests."""
+
 from __future__ import annotations
 
 import copy
@@ -30,33 +31,39 @@ STUB = "raise NotImplementedError()"
 
 def _essence(nb) -> dict:
     """What a student sees and nbgrader checks: cell types, ids, sources, metadata."""
-    return {"metadata": dict(nb.metadata),
-            "cells": [{"cell_type": c.cell_type, "id": c.get("id"), "source": c.source,
-                       "metadata": dict(c.metadata)} for c in nb.cells]}
+    return {
+        "metadata": dict(nb.metadata),
+        "cells": [
+            {"cell_type": c.cell_type, "id": c.get("id"), "source": c.source, "metadata": dict(c.metadata)}
+            for c in nb.cells
+        ],
+    }
 
 
 def test_committed_release_is_not_stale(built_course):
     committed = nbformat.read(str(RELEASE_NOTEBOOK), as_version=4)
     rebuilt = built_course.release
-    assert _essence(committed) == _essence(rebuilt), (
-        f"{RELEASE_NOTEBOOK} is stale: run `make release` and commit it")
+    assert _essence(committed) == _essence(rebuilt), f"{RELEASE_NOTEBOOK} is stale: run `make release` and commit it"
     assert RELEASE_NOTEBOOK.read_text() == built_course.release_path.read_text(), (
-        "the release differs from a rebuild in layout only: run `make release`")
+        "the release differs from a rebuild in layout only: run `make release`"
+    )
 
 
 def test_stubs_exactly_where_the_solutions_were(built_course):
     source, release = built_course.source, built_course.release
-    assert [nbgrader_meta(c).get("grade_id") for c in source.cells] == \
-        [nbgrader_meta(c).get("grade_id") for c in release.cells], "release cells differ from the source's"
+    assert [nbgrader_meta(c).get("grade_id") for c in source.cells] == [
+        nbgrader_meta(c).get("grade_id") for c in release.cells
+    ], "release cells differ from the source's"
     total = 0
-    for src, rel in zip(source.cells, release.cells):
+    for src, rel in zip(source.cells, release.cells, strict=False):
         expected = len(regions(src.source, BEGIN_SOLUTION, END_SOLUTION))
         raised = len(re.findall(r"^\s*raise NotImplementedError\(\)\s*$", rel.source, flags=re.M))
         where = nbgrader_meta(rel).get("grade_id") or rel.source[:40]
         assert raised == expected, f"cell {where!r}: {raised} stub(s), {expected} solution region(s)"
         if expected:
             assert nbgrader_meta(rel).get("solution") and not nbgrader_meta(rel).get("locked"), (
-                f"stub cell {where!r} must be an editable solution cell")
+                f"stub cell {where!r} must be an editable solution cell"
+            )
         total += expected
     assert total >= 3, "the module should ask the student for at least three implementations"
 
@@ -79,7 +86,8 @@ def test_no_solution_or_hidden_test_line_in_release(built_course):
 def test_release_is_clean_and_test_cells_are_locked(built_course):
     release = built_course.release
     assert set(release.metadata) <= {"kernelspec", "language_info"}, (
-        f"unexpected notebook metadata (jupytext?): {sorted(release.metadata)}")
+        f"unexpected notebook metadata (jupytext?): {sorted(release.metadata)}"
+    )
     assert "#| export" not in notebook_text(release), "export tags are build details, not for students"
     points = 0.0
     for cell in release.cells:
@@ -89,8 +97,11 @@ def test_release_is_clean_and_test_cells_are_locked(built_course):
             assert cell.outputs == [] and cell.execution_count is None, "the release must have no outputs"
         if meta.get("grade"):
             points += float(meta["points"])
-            assert meta.get("locked") and cell.metadata.get("editable") is False \
-                and cell.metadata.get("deletable") is False, f"test cell {meta['grade_id']} is not locked"
+            assert (
+                meta.get("locked")
+                and cell.metadata.get("editable") is False
+                and cell.metadata.get("deletable") is False
+            ), f"test cell {meta['grade_id']} is not locked"
         if meta:
             assert meta.get("checksum") == compute_checksum(cell), f"bad checksum on {meta['grade_id']}"
     assert points == 100.0, f"graded cells should total 100 points, got {points}"
@@ -115,7 +126,8 @@ def test_source_notebook_passes_without_the_optional_optimizations(built_course,
     hide = nbformat.v4.new_code_cell(
         "import sys\n"
         "sys.modules['tinytorch.perf.quantization'] = None  # makes the import fail\n"
-        "sys.modules['tinytorch.perf.compression'] = None")
+        "sys.modules['tinytorch.perf.compression'] = None"
+    )
     source.cells.insert(0, hide)
     path = tmp_path / "capstone.ipynb"
     nbformat.write(source, str(path))

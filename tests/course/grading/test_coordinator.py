@@ -2,6 +2,7 @@
 without starting a kernel: command-line errors, task grouping, the bytes a task is sent, each
 task's share of the cores, and the report's reasons and formats. Grading itself is tested for
 real in test_autograde.py, test_grading_report.py and test_autograde_dask.py."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,7 @@ def test_exit_code_2_for_an_unreachable_scheduler(course, capsys):
     assert address in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"], ["--per-task", "0"],
-                                  ["--bogus"]])
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"], ["--per-task", "0"], ["--bogus"]])
 def test_exit_code_2_for_bad_options(course, argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         coordinator.main(["--course-root", str(course), *argv])
@@ -98,8 +98,7 @@ def test_tasks_share_their_host_cores_between_math_libraries(monkeypatch):
     assert all(task.task_env(bundle)[name] == "2" for name in task.THREAD_VARIABLES)
     crowded = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, tasks_per_host={host: 8})
     assert task.task_env(crowded)["OMP_NUM_THREADS"] == "1"
-    mine = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, env={"OPENBLAS_NUM_THREADS": "3"},
-                             tasks_per_host={host: 2})
+    mine = task.CourseBundle(ASSIGNMENT_ID, {}, b"", {}, env={"OPENBLAS_NUM_THREADS": "3"}, tasks_per_host={host: 2})
     assert task.task_env(mine)["OPENBLAS_NUM_THREADS"] == "3", "an instructor's own setting wins"
 
 
@@ -117,43 +116,47 @@ def _notebook_bytes() -> bytes:
     return nbformat.writes(nbformat.v4.new_notebook()).encode()
 
 
-@pytest.mark.parametrize("files, expected", [
-    ({f"{NOTEBOOK_ID}.ipynb": _notebook_bytes()}, None),
-    ({"capstone.py": b"print(1)"}, "not a notebook: no capstone.ipynb was submitted (found: capstone.py)"),
-    ({}, "not a notebook: no capstone.ipynb was submitted (found: nothing)"),
-    ({f"{NOTEBOOK_ID}.ipynb": b'{"cells": ['}, "not JSON: capstone.ipynb cannot be parsed"),
-    ({f"{NOTEBOOK_ID}.ipynb": b"\xff\xfe"}, "not JSON: capstone.ipynb cannot be parsed"),
-    ({f"{NOTEBOOK_ID}.ipynb": json.dumps({"cells": 3}).encode()},
-     "not a notebook: capstone.ipynb is JSON but not a valid notebook"),
-])
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({f"{NOTEBOOK_ID}.ipynb": _notebook_bytes()}, None),
+        ({"capstone.py": b"print(1)"}, "not a notebook: no capstone.ipynb was submitted (found: capstone.py)"),
+        ({}, "not a notebook: no capstone.ipynb was submitted (found: nothing)"),
+        ({f"{NOTEBOOK_ID}.ipynb": b'{"cells": ['}, "not JSON: capstone.ipynb cannot be parsed"),
+        ({f"{NOTEBOOK_ID}.ipynb": b"\xff\xfe"}, "not JSON: capstone.ipynb cannot be parsed"),
+        (
+            {f"{NOTEBOOK_ID}.ipynb": json.dumps({"cells": 3}).encode()},
+            "not a notebook: capstone.ipynb is JSON but not a valid notebook",
+        ),
+    ],
+)
 def test_why_a_submission_cannot_be_graded(files, expected):
     problem = report.submission_problem(files, NOTEBOOK_ID)
     assert (problem is None) if expected is None else problem.startswith(expected)
 
 
 def test_jail_events_belong_to_the_student_whose_kernel_logged_them():
-    log = "\n".join([
-        "[AutogradeApp | INFO] Autograding /tmp/x/autograded/ana/20_capstone/capstone.ipynb",
-        "[AutogradeApp | WARNING] " + format_event(BUDGET_EXCEEDED, "/tmp/x/autograded/ana/20_capstone",
-                                                   "stopped after 10 s"),
-        format_event(KERNEL_DIED, "/tmp/x/autograded/ben/20_capstone", "killed by signal 9"),
-    ])
+    log = "\n".join(
+        [
+            "[AutogradeApp | INFO] Autograding /tmp/x/autograded/ana/20_capstone/capstone.ipynb",
+            "[AutogradeApp | WARNING] "
+            + format_event(BUDGET_EXCEEDED, "/tmp/x/autograded/ana/20_capstone", "stopped after 10 s"),
+            format_event(KERNEL_DIED, "/tmp/x/autograded/ben/20_capstone", "killed by signal 9"),
+        ]
+    )
     found = report.events_by_student(log, ("ana", "ben", "cal"))
     assert [e.event for e in found["ana"]] == [BUDGET_EXCEEDED]
     assert [e.event for e in found["ben"]] == [KERNEL_DIED] and found["cal"] == []
-    noisy = report.events_by_student("tinytorch-grading: kernel-died {not json\n" + log,
-                                     ("ana", "ben", "cal"))
+    noisy = report.events_by_student("tinytorch-grading: kernel-died {not json\n" + log, ("ana", "ben", "cal"))
     assert noisy == found, "a malformed line is skipped, the events around it still count"
     alone = report.events_by_student(format_event(KERNEL_DIED, "/home/student/work", "gone"), ("dee",))
     assert [e.detail for e in alone["dee"]] == ["gone"], "a one-student task owns every event"
 
 
 def test_report_lines_give_a_reason_for_everything_not_graded_normally():
-    budget = report.events_by_student(format_event(BUDGET_EXCEEDED, "/w/ana", "stopped after 10 s"),
-                                      ("ana",))["ana"]
+    budget = report.events_by_student(format_event(BUDGET_EXCEEDED, "/w/ana", "stopped after 10 s"), ("ana",))["ana"]
     graded = report.build_line("ana", (40.0, 100.0), True, None, budget, "ana.log")
-    assert (graded.status, graded.score, graded.reason) == (
-        report.GRADED, 40.0, "budget exceeded: stopped after 10 s")
+    assert (graded.status, graded.score, graded.reason) == (report.GRADED, 40.0, "budget exceeded: stopped after 10 s")
     clean = report.build_line("ben", (100.0, 100.0), True, None, [], "ben.log")
     assert clean.reason == ""
     bad = report.build_line("cal", (0.0, 100.0), False, "not JSON: x", [], "cal.log")
@@ -163,12 +166,13 @@ def test_report_lines_give_a_reason_for_everything_not_graded_normally():
 
 
 def test_report_formats_hold_one_line_per_submission(tmp_path):
-    lines = [report.ReportLine("ana", report.GRADED, 100.0, 100.0),
-             report.ReportLine("ben", report.NOT_GRADED, None, None, 'not JSON: "x", y')]
+    lines = [
+        report.ReportLine("ana", report.GRADED, 100.0, 100.0),
+        report.ReportLine("ben", report.NOT_GRADED, None, None, 'not JSON: "x", y'),
+    ]
     csv_path, txt_path = report.write_report(tmp_path, lines)
     rows = report.read_report(csv_path)
-    assert rows["ana"] == {"student": "ana", "status": "graded", "score": "100",
-                           "max_score": "100", "reason": ""}
+    assert rows["ana"] == {"student": "ana", "status": "graded", "score": "100", "max_score": "100", "reason": ""}
     assert rows["ben"]["reason"] == 'not JSON: "x", y' and rows["ben"]["score"] == ""
     text = txt_path.read_text().splitlines()
     assert len(text) == 3 and "100 / 100" in text[1] and text[2].endswith('not JSON: "x", y')

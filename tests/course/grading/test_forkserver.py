@@ -1,6 +1,7 @@
 """The server that starts nbgrader for grading tasks (tinytorch_course/grading/forkserver.py): a fresh process
 per run with its own exit code, log and environment, and nothing left running once the process
 that asked, or the one that started the server, is gone."""
+
 from __future__ import annotations
 
 import os
@@ -35,15 +36,18 @@ def test_the_server_answers_once_it_has_imported_nbgrader(server, monkeypatch):
     assert status == {"pid": server.process.pid, "preloaded": list(forkserver.PRELOAD)}
 
 
-def test_each_run_is_nbgrader_with_its_own_exit_code_log_and_environment(server, monkeypatch,
-                                                                          tmp_path):
+def test_each_run_is_nbgrader_with_its_own_exit_code_log_and_environment(server, monkeypatch, tmp_path):
     _use(server, monkeypatch)
     log = tmp_path / "version.log"
     assert forkserver.run_nbgrader(["--version"], REPO, nbgrader_env(), log) == 0
     assert "nbgrader version" in log.read_text()
     bad = tmp_path / "bad.log"
-    assert forkserver.run_nbgrader(["autograde", "no_such_assignment",
-                                f"--CourseDirectory.root={tmp_path}"], REPO, nbgrader_env(), bad) == 1
+    assert (
+        forkserver.run_nbgrader(
+            ["autograde", "no_such_assignment", f"--CourseDirectory.root={tmp_path}"], REPO, nbgrader_env(), bad
+        )
+        == 1
+    )
     assert "no_such_assignment" in bad.read_text()
     env = {"PATH": os.environ["PATH"], "PROBE": "only-this"}
     out = tmp_path / "probe.log"
@@ -56,12 +60,20 @@ def _grandchildren(pid: int) -> list[psutil.Process]:
 
 
 def test_a_run_is_killed_when_the_process_that_asked_for_it_dies(server, tmp_path):
-    asker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    asker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         from pathlib import Path
         from tinytorch_course.grading import forkserver
         forkserver.run_module("timeit", ["-n", "1", "import time; time.sleep(300)"], Path("."),
-                          {{}}, Path({str(tmp_path / 'sleep.log')!r}))
-        """)], cwd=REPO, env={**os.environ, forkserver.SERVER_VARIABLE: server.address})
+                          {{}}, Path({str(tmp_path / "sleep.log")!r}))
+        """),
+        ],
+        cwd=REPO,
+        env={**os.environ, forkserver.SERVER_VARIABLE: server.address},
+    )
     try:
         runs = wait_until(lambda: _grandchildren(server.process.pid), "the run to start", 30, 0.1)
         watchers = psutil.Process(server.process.pid).children()
@@ -75,13 +87,22 @@ def test_a_run_is_killed_when_the_process_that_asked_for_it_dies(server, tmp_pat
 
 
 def test_the_server_ends_with_the_process_that_started_it():
-    owner = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import time
         from tinytorch_course.grading import forkserver
         server = forkserver.NbgraderServer()
         print(server.process.pid, server.address, flush=True)
         time.sleep(300)
-        """)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         pid, address = owner.stdout.readline().split()
         server = psutil.Process(int(pid))

@@ -3,6 +3,7 @@ task starts from (the course gradebook without its students, made by SQL) and th
 and scores read in bulk. Each is checked against what nbgrader's own API gives one student at a
 time, on a course gradebook holding graded-looking students; and end to end, a forced regrade
 of known students by `make autograde` keeps their roster entries and stock nbgrader's scores."""
+
 from __future__ import annotations
 
 import datetime
@@ -46,7 +47,8 @@ def course_gradebook(built_course, tmp_path_factory) -> Path:
         for k in range(STUDENTS):
             gb.update_or_create_student(f"s{k:02d}", first_name=f"First{k}", email=f"s{k}@uni.edu")
             sub = gb.update_or_create_submission(
-                ASSIGNMENT_ID, f"s{k:02d}", extension=EXTENSION if k % 3 == 0 else None)
+                ASSIGNMENT_ID, f"s{k:02d}", extension=EXTENSION if k % 3 == 0 else None
+            )
             for nb in sub.notebooks:
                 for grade in nb.grades[: k % 5]:
                     grade.auto_score = grade.max_score / 2
@@ -69,16 +71,16 @@ def test_the_template_is_the_gradebook_without_students(course_gradebook, built_
     assert rows["grade_cells"] and rows["notebook"], "the assignment itself is kept"
     with open_gradebook(sqlite_url(template)) as gb:
         assert gb.students == [] and gb.find_assignment(ASSIGNMENT_ID).num_submissions == 0
-    assert template.stat().st_size <= (built_course.root / "gradebook.db").stat().st_size, \
+    assert template.stat().st_size <= (built_course.root / "gradebook.db").stat().st_size, (
         "the deleted rows' pages are not sent to every task"
+    )
 
 
 def test_a_gradebook_whose_schema_refers_to_students_elsewhere_is_refused(course_gradebook, tmp_path):
     odd = tmp_path / "odd.db"
     copy_gradebook(course_gradebook, odd)
     with sqlite3.connect(odd) as db:
-        db.execute("CREATE TABLE badge (id INTEGER PRIMARY KEY, "
-                   "student_id VARCHAR(128) REFERENCES student (id))")
+        db.execute("CREATE TABLE badge (id INTEGER PRIMARY KEY, student_id VARCHAR(128) REFERENCES student (id))")
     with pytest.raises(ValueError, match="'badge' refers to students"):
         template_gradebook(odd, tmp_path / "template.db")
     with pytest.raises(ValueError, match="no table"):
@@ -94,8 +96,7 @@ def test_records_and_scores_match_nbgrader_one_student_at_a_time(course_gradeboo
     with open_gradebook(url) as gb:
         for student_id, record in records.items():
             who = gb.find_student(student_id)
-            assert (record.first_name, record.last_name, record.email) == \
-                (who.first_name, who.last_name, who.email)
+            assert (record.first_name, record.last_name, record.email) == (who.first_name, who.last_name, who.email)
         for student_id in ("s00", "s01", "s03"):
             sub = gb.find_submission(ASSIGNMENT_ID, student_id)
             assert records[student_id].extension == sub.extension
@@ -108,8 +109,12 @@ def test_records_and_scores_match_nbgrader_one_student_at_a_time(course_gradeboo
 
 def test_a_regrade_of_known_students_keeps_their_roster_and_scores_as_stock(built_course, tmp_path):
     reference = reference_submission(built_course.release, built_course.source)
-    batch = {"ana": reference, "ben": mutate(reference, "simple-mlp", [
-        ("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")])}
+    batch = {
+        "ana": reference,
+        "ben": mutate(
+            reference, "simple-mlp", [("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")]
+        ),
+    }
     roots = {}
     for name in ("stock", "cluster"):
         roots[name] = root = tmp_path / name

@@ -9,6 +9,7 @@ every control must keep its exact score, and every attacker must score what its 
 The batch runs under small jail limits, so the floods stop early and the slow attackers cost
 one budget: see LIMITS. Attacks not contained today are listed in JAIL_GAPS with what happens
 instead; their tests are strict expected failures, so they turn red the day they are contained."""
+
 from __future__ import annotations
 
 import json
@@ -61,10 +62,10 @@ TOKEN = "hx" + secrets.token_hex(4)
 #: Jail limits of this batch: the honest notebook needs a few seconds, a few dozen threads and
 #: well under these; the floods and the slow attackers meet them quickly.
 LIMITS = {"budget_s": 60, "max_processes": 64, "memory_mib": 2048, "write_mib": 64}
-CELL_TIMEOUT = 20           # per cell: the interrupt-ignoring loop's kernel is stopped at this timeout
-SLEEP_S = 15                # the sleep hook's pause before every cell
-DAEMON_S = 15               # how long the daemon keeps trying after it starts
-FORKS, MEMORY_CHUNKS, DISK_BLOCKS = 300, 48, 32   # asked: 300 processes, 3 GiB, 256 MiB a place
+CELL_TIMEOUT = 20  # per cell: the interrupt-ignoring loop's kernel is stopped at this timeout
+SLEEP_S = 15  # the sleep hook's pause before every cell
+DAEMON_S = 15  # how long the daemon keeps trying after it starts
+FORKS, MEMORY_CHUNKS, DISK_BLOCKS = 300, 48, 32  # asked: 300 processes, 3 GiB, 256 MiB a place
 CONTROLS = {"a-blank": "blank", "a-perfect": "perfect", "z-blank": "blank", "z-perfect": "perfect"}
 # Attacks the jail does not contain yet, and what happens instead. Their tests fail (strict xfail)
 # the day the jail contains them, so this list is then emptied.
@@ -72,7 +73,8 @@ JAIL_GAPS = {
     "h-no-op-tests": (
         "a student's code can tamper with its own kernel, here an IPython input transformer "
         "that turns every later cell into `pass`: no test fails, so a blank notebook scores "
-        "full marks (docs/architecture.md, threat model)"),
+        "full marks (docs/architecture.md, threat model)"
+    ),
 }
 #: Graded again by one stock `nbgrader autograde` process: the killers must not stop it.
 STOCK = ["a-perfect", "h-kill-parent", "h-kill-all", "h-snoop", "z-blank"]
@@ -102,7 +104,7 @@ class Listener:
                 except OSError:
                     self.received.append(b"")
 
-    def __enter__(self) -> "Listener":
+    def __enter__(self) -> Listener:
         self._thread.start()
         return self
 
@@ -125,8 +127,11 @@ def token_processes() -> list[int]:
 
 
 def _graded_points(release) -> dict[str, float]:
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in release.cells if nbgrader_meta(c).get("grade")}
+    return {
+        nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+        for c in release.cells
+        if nbgrader_meta(c).get("grade")
+    }
 
 
 def expected_lost(student: str, release) -> set[str]:
@@ -151,8 +156,10 @@ def gradebook_rows(root: Path) -> dict:
     rows = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for sub in gb.assignment_submissions(ASSIGNMENT_ID):
-            rows[sub.student_id] = (sub.score, {g.name: (g.auto_score, g.manual_score)
-                                                for nb in sub.notebooks for g in nb.grades})
+            rows[sub.student_id] = (
+                sub.score,
+                {g.name: (g.auto_score, g.manual_score) for nb in sub.notebooks for g in nb.grades},
+            )
     return rows
 
 
@@ -167,14 +174,16 @@ def printed(root: Path, student: str) -> str:
     if not path.is_file():
         return ""
     nb = nbformat.read(str(path), as_version=4)
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs if o.output_type == "stream")
+    return "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"
+    )
 
 
 def results(root: Path, student: str, key: str) -> list[dict]:
     """The ``RESULT`` reports holding ``key`` that the attacker's code printed while graded."""
-    reports = [json.loads(line[len("RESULT "):]) for line in printed(root, student).splitlines()
-               if line.startswith("RESULT ")]
+    reports = [
+        json.loads(line[len("RESULT ") :]) for line in printed(root, student).splitlines() if line.startswith("RESULT ")
+    ]
     return [report for report in reports if key in report]
 
 
@@ -182,7 +191,7 @@ def results(root: Path, student: str, key: str) -> list[dict]:
 class Batch:
     root: Path
     stock_root: Path
-    expected: dict            # student -> graded cells lost
+    expected: dict  # student -> graded cells lost
     points: dict
     rows: dict
     stock_rows: dict
@@ -222,39 +231,81 @@ def batch(built_course, tmp_path_factory):
     options = [f"--Execute.timeout={CELL_TIMEOUT}"] + [f"--JailSettings.{k}={v}" for k, v in LIMITS.items()]
     with Listener() as listener:
         params = {
-            "token": TOKEN, "port": listener.port, "repo": str(REPO),
+            "token": TOKEN,
+            "port": listener.port,
+            "repo": str(REPO),
             "roots": [str(root), str(stock_root)],
-            "targets": [str(SOURCE_PY), str(REPO / "tinytorch" / "olympics" / "capstone.py"),
-                        str(root / SOURCE_DIRECTORY / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"),
-                        str(submission_path(root, "a-perfect")), str(root / "gradebook.db")],
-            "host_pid_ns": os.readlink("/proc/self/ns/pid"), "forks": FORKS,
-            "chunks": MEMORY_CHUNKS, "blocks": DISK_BLOCKS, "flood_name": flood_name,
-            "daemon_s": DAEMON_S, "sleep_s": SLEEP_S,
+            "targets": [
+                str(SOURCE_PY),
+                str(REPO / "tinytorch" / "olympics" / "capstone.py"),
+                str(root / SOURCE_DIRECTORY / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.ipynb"),
+                str(submission_path(root, "a-perfect")),
+                str(root / "gradebook.db"),
+            ],
+            "host_pid_ns": os.readlink("/proc/self/ns/pid"),
+            "forks": FORKS,
+            "chunks": MEMORY_CHUNKS,
+            "blocks": DISK_BLOCKS,
+            "flood_name": flood_name,
+            "daemon_s": DAEMON_S,
+            "sleep_s": SLEEP_S,
         }
-        subs = {name: reference_submission(release, source) if base == "perfect" else release
-                for name, base in CONTROLS.items()}
-        subs |= {name: attacker_notebook(name, attack, release, source, params)
-                 for name, attack in ATTACKS.items()}
+        subs = {
+            name: reference_submission(release, source) if base == "perfect" else release
+            for name, base in CONTROLS.items()
+        }
+        subs |= {name: attacker_notebook(name, attack, release, source, params) for name, attack in ATTACKS.items()}
         for student, nb in subs.items():
             write_submission(nb, submission_path(root, student))
             if student in STOCK:
                 write_submission(nb, submission_path(stock_root, student))
         parallel = subprocess.run(
-            [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2",
-             "--course-root", str(root), "--", *options],
-            cwd=REPO, env=nbgrader_env(), capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "tinytorch_course.grading.coordinator",
+                "--jobs",
+                "2",
+                "--course-root",
+                str(root),
+                "--",
+                *options,
+            ],
+            cwd=REPO,
+            env=nbgrader_env(),
+            capture_output=True,
+            text=True,
+        )
         stock = subprocess.run(
             nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options),
-            cwd=REPO, env=nbgrader_env(), capture_output=True, text=True)
+            cwd=REPO,
+            env=nbgrader_env(),
+            capture_output=True,
+            text=True,
+        )
         graded_at = time.monotonic()
-        subprocess.run(nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
-                       cwd=REPO, env=nbgrader_env(), check=True, capture_output=True)
+        subprocess.run(
+            nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
+            cwd=REPO,
+            env=nbgrader_env(),
+            check=True,
+            capture_output=True,
+        )
         _wait_until(graded_at + DAEMON_S + 2)  # a daemon that escaped has acted by now
         survivors = token_processes()
         received = list(listener.received)
-    yield Batch(root, stock_root, {s: expected_lost(s, release) for s in subs},
-                _graded_points(release), gradebook_rows(root), gradebook_rows(stock_root),
-                received, survivors, parallel, stock)
+    yield Batch(
+        root,
+        stock_root,
+        {s: expected_lost(s, release) for s in subs},
+        _graded_points(release),
+        gradebook_rows(root),
+        gradebook_rows(stock_root),
+        received,
+        survivors,
+        parallel,
+        stock,
+    )
     for pid in token_processes():  # what escaped the jail must not outlive the test
         os.kill(pid, signal.SIGKILL)
     Path("/tmp", flood_name).unlink(missing_ok=True)
@@ -274,25 +325,29 @@ def _check_scores(rows: dict, batch: Batch, students) -> dict:
         score, grades = rows[student]
         got = {cell: grades.get(cell, (None, None))[0] for cell in batch.points}
         if got != expected or score != sum(expected.values()):
-            wrong[student] = {"score": (score, sum(expected.values())),
-                              "cells": {c: (got[c], expected[c]) for c in got if got[c] != expected[c]}}
+            wrong[student] = {
+                "score": (score, sum(expected.values())),
+                "cells": {c: (got[c], expected[c]) for c in got if got[c] != expected[c]},
+            }
     return wrong
 
 
 def test_controls_keep_their_exact_scores(batch):
     wrong = _check_scores(batch.rows, batch, CONTROLS)
-    wrong |= {f"{s} (stock)": w for s, w in
-              _check_scores(batch.stock_rows, batch, [s for s in STOCK if s in CONTROLS]).items()}
+    wrong |= {
+        f"{s} (stock)": w
+        for s, w in _check_scores(batch.stock_rows, batch, [s for s in STOCK if s in CONTROLS]).items()
+    }
     assert not wrong, f"controls scored differently (got, expected): {wrong}\n{batch.parallel.stdout[-3000:]}"
 
 
 def test_attackers_score_what_their_work_is_worth(batch):
     contained = [s for s in ATTACKS if s not in JAIL_GAPS]
     wrong = _check_scores(batch.rows, batch, contained)
-    wrong |= {f"{s} (stock)": w for s, w in
-              _check_scores(batch.stock_rows, batch, [s for s in STOCK if s in ATTACKS]).items()}
-    assert not wrong, (f"attackers scored differently (got, expected): {wrong}\n"
-                       f"{batch.parallel.stdout[-3000:]}")
+    wrong |= {
+        f"{s} (stock)": w for s, w in _check_scores(batch.stock_rows, batch, [s for s in STOCK if s in ATTACKS]).items()
+    }
+    assert not wrong, f"attackers scored differently (got, expected): {wrong}\n{batch.parallel.stdout[-3000:]}"
 
 
 def test_a_loop_that_ignores_interrupts_is_graded_on_the_cells_before_it(batch):
@@ -339,24 +394,22 @@ def test_no_gradebook_row_was_written_by_a_student(batch):
 
 def test_solutions_cannot_be_imported(batch):
     reports = results(batch.root, "h-snoop", "imported")
-    assert len(reports) == 4 and all(
-        r == {"imported": False, "error": "ModuleNotFoundError"} for r in reports), reports
+    assert len(reports) == 4 and all(r == {"imported": False, "error": "ModuleNotFoundError"} for r in reports), reports
 
 
 def test_files_outside_the_working_folder_are_invisible(batch):
     """Nothing of the course is readable; of the repository only the Python environment shows
     (the jail mounts it read-only at its own path, which may lie inside the repository)."""
-    report, = results(batch.root, "h-snoop", "found")
+    (report,) = results(batch.root, "h-snoop", "found")
     assert report["found"] == {}, f"the attacker read: {report['found']}"
     venv = Path(sys.prefix).resolve()
     allowed = {venv.relative_to(REPO).parts[0]} if venv.is_relative_to(REPO) else set()
-    assert set(report["repo_listing"] or []) <= allowed, (
-        f"visible in the repository: {report['repo_listing']}")
+    assert set(report["repo_listing"] or []) <= allowed, f"visible in the repository: {report['repo_listing']}"
 
 
 def test_network_is_unreachable(batch):
     assert batch.received == [], f"the listener on 127.0.0.1 received {batch.received}"
-    report, = results(batch.root, "h-snoop", "outcome")
+    (report,) = results(batch.root, "h-snoop", "outcome")
     assert "sent" not in report["outcome"].values(), report
 
 
@@ -366,18 +419,19 @@ def test_killers_took_down_nobody_else(batch):
     namespace of its own."""
     for student in STOCK:
         assert autograded_path(batch.stock_root, student).is_file(), (
-            f"{student} not graded in the stock run\n{batch.stock.stdout[-3000:]}")
+            f"{student} not graded in the stock run\n{batch.stock.stdout[-3000:]}"
+        )
     for root in (batch.root, batch.stock_root):
         reports = results(root, "h-kill-all", "signalled") + results(root, "h-kill-all", "refused")
         assert reports and all("refused" not in r for r in reports), reports
 
 
 def test_floods_stop_at_the_limits(batch):
-    fork, = results(batch.root, "h-floods", "children")
+    (fork,) = results(batch.root, "h-floods", "children")
     assert fork["children"] < LIMITS["max_processes"] and fork["error"], fork
-    memory, = results(batch.root, "h-floods", "allocated_mib")
+    (memory,) = results(batch.root, "h-floods", "allocated_mib")
     assert memory["allocated_mib"] < LIMITS["memory_mib"] and memory["error"] == "MemoryError", memory
-    disk, = results(batch.root, "h-floods", "written_mib")
+    (disk,) = results(batch.root, "h-floods", "written_mib")
     for place, (mib, error) in disk["written_mib"].items():
         assert mib <= LIMITS["write_mib"] and error, (place, mib, error)
     work = autograded_path(batch.root, "h-floods").parent
@@ -396,7 +450,7 @@ def test_the_sleep_hook_is_stopped_at_its_budget(batch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     stopped = [o for o in errors if o.ename == "KernelStopped"]
     assert len(stopped) == 1 and f"budget of {LIMITS['budget_s']:g} s" in stopped[0].evalue, stopped
-    after = errors[errors.index(stopped[0]) + 1:]
+    after = errors[errors.index(stopped[0]) + 1 :]
     assert after and all(o.ename == "NotRun" for o in after), [o.ename for o in after]
 
 
@@ -406,8 +460,10 @@ def test_feedback_shows_no_hidden_test_though_the_kernel_printed_them(batch, bui
     student = "h-exfiltrate"
     raw = printed(batch.root, student)
     assert [line for line in hidden if line in raw], "the hooks should have printed hidden tests"
-    handed_in = {line.strip() for line in notebook_text(
-        nbformat.read(str(submission_path(batch.root, student)), as_version=4)).split("\n")}
+    handed_in = {
+        line.strip()
+        for line in notebook_text(nbformat.read(str(submission_path(batch.root, student)), as_version=4)).split("\n")
+    }
     feedback = batch.root / "feedback" / student / ASSIGNMENT_ID / f"{NOTEBOOK_ID}.html"
     leaks = leaked_lines(hidden, outside_region_lines(source) | handed_in, html_text(feedback))
     assert not leaks, f"feedback shows hidden tests: {leaks}"

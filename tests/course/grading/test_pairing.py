@@ -1,6 +1,7 @@
 """jupytext.toml pairs the release with a percent script for students who prefer a text editor:
 `jupytext --sync` on a copy of the release writes the .py, the .py reads back as the same
 notebook, and an edit made in the .py syncs back into a notebook nbgrader can still grade."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,8 +21,10 @@ STUB = "raise NotImplementedError()"
 
 def _essence(nb) -> list[tuple]:
     """What must survive the trip through the script: type, source and grading metadata."""
-    return [(c.cell_type, c.source, nbgrader_meta(c), c.metadata.get("editable"),
-             c.metadata.get("deletable")) for c in nb.cells]
+    return [
+        (c.cell_type, c.source, nbgrader_meta(c), c.metadata.get("editable"), c.metadata.get("deletable"))
+        for c in nb.cells
+    ]
 
 
 def _student_copy(root: Path) -> Path:

@@ -1,5 +1,6 @@
 """The tampering review: the names kernel tampering needs are found in the cells the student
 wrote, and nothing in the assignment's own cells or in honest work is flagged."""
+
 import copy
 import json
 
@@ -17,7 +18,9 @@ def _as_json(nb) -> dict:
 
 def test_tampering_is_found_in_code_and_in_strings():
     assert suspicious_names("get_ipython().input_transformers_post.append(lambda lines: ['pass'])") == [
-        "get_ipython", "input_transformers_post"]
+        "get_ipython",
+        "input_transformers_post",
+    ]
     assert suspicious_names('ip = getattr(__builtins__, "get_" + "ipython")') == ["__builtins__"]
     assert suspicious_names('hook = getattr(shell, "_showtraceback")') == ["_showtraceback"]
     assert suspicious_names("import sys\nsys.settrace(None)") == ["settrace"]
@@ -27,8 +30,10 @@ def test_tampering_is_found_in_code_and_in_strings():
 
 
 def test_prose_comments_and_honest_code_are_not_flagged():
-    honest = ('def f(x):\n    """In the system, events and modules of a compile step."""\n'
-              '    pattern = re.compile("p50")  # get_ipython is not called here\n    return sorted(x)\n')
+    honest = (
+        'def f(x):\n    """In the system, events and modules of a compile step."""\n'
+        '    pattern = re.compile("p50")  # get_ipython is not called here\n    return sorted(x)\n'
+    )
     assert suspicious_names(honest) == []
 
 
@@ -48,5 +53,7 @@ def test_a_tampering_answer_cell_is_named():
     added = nbformat.v4.new_code_cell("import builtins\nbuiltins.print = lambda *a: None")
     tampered.cells.append(added)
     signs = tamper_signs(_as_json(tampered), _as_json(source))
-    assert signs == ["get_ipython, input_transformers_post (cell 'simple-mlp')",
-                     f"builtins (cell {len(tampered.cells)})"]
+    assert signs == [
+        "get_ipython, input_transformers_post (cell 'simple-mlp')",
+        f"builtins (cell {len(tampered.cells)})",
+    ]

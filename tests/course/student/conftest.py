@@ -1,6 +1,7 @@
 """Fixtures of the student-edition tests: one edition built from the current tree, and one
 student checkout of it installed into a fresh virtual environment made from the edition's own
 requirements (cached under build/student-venv/ per requirements, see tinytorch_course/student/venv.py)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -32,10 +33,14 @@ class StudentCheckout:
     def env(self) -> dict[str, str]:
         """The environment of a process the student starts in the venv."""
         env = venv_env(self.venv)
-        env.update(HOME=str(self.home), JUPYTER_CONFIG_DIR=str(self.home / ".jupyter"),
-                   JUPYTER_DATA_DIR=str(self.home / ".local/share/jupyter"),
-                   JUPYTER_RUNTIME_DIR=str(self.home / ".local/share/jupyter/runtime"),
-                   IPYTHONDIR=str(self.home / ".ipython"), JUPYTER_PLATFORM_DIRS="1")
+        env.update(
+            HOME=str(self.home),
+            JUPYTER_CONFIG_DIR=str(self.home / ".jupyter"),
+            JUPYTER_DATA_DIR=str(self.home / ".local/share/jupyter"),
+            JUPYTER_RUNTIME_DIR=str(self.home / ".local/share/jupyter/runtime"),
+            IPYTHONDIR=str(self.home / ".ipython"),
+            JUPYTER_PLATFORM_DIRS="1",
+        )
         env.pop("JUPYTER_PATH", None)
         env.pop("JUPYTER_CONFIG_PATH", None)
         return env
@@ -43,8 +48,9 @@ class StudentCheckout:
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         """Run a program of the venv (``python``, ``jupyter``...) as the student would."""
         cmd = [str(self.venv / "bin" / args[0]), *args[1:]]
-        return subprocess.run(cmd, cwd=cwd or self.root, env=self.env(), capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            cmd, cwd=cwd or self.root, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
 
 
 @pytest.fixture(scope="session")
@@ -65,5 +71,3 @@ def student(edition: Path, tmp_path_factory) -> StudentCheckout:
 def release() -> nbformat.NotebookNode:
     """The committed release notebook (what the edition ships)."""
     return nbformat.read(str(RELEASE_NOTEBOOK), as_version=4)
-
-

@@ -1,5 +1,6 @@
 """`make student`: the student edition holds what a student needs, exactly the student package,
 no line of any solution or hidden-test region, and is rebuilt identically (a stale copy fails)."""
+
 from __future__ import annotations
 
 import io
@@ -37,26 +38,36 @@ NOTEBOOK = RELEASE_NOTEBOOK.relative_to(REPO)
 # line too (a copied block).
 MIN_CHARS = 16
 # Tools, test runners and instructor packages a student environment must not pull in.
-INSTRUCTOR_ONLY = ("nbgrader", "jupyter-book", "jupyter_book", "playwright", "pytest", "nbval",
-                   "hypothesis", "pyperf", "sphinx", "mlflow", "matplotlib")
+INSTRUCTOR_ONLY = (
+    "nbgrader",
+    "jupyter-book",
+    "jupyter_book",
+    "playwright",
+    "pytest",
+    "nbval",
+    "hypothesis",
+    "pyperf",
+    "sphinx",
+    "mlflow",
+    "matplotlib",
+)
 
 
 @dataclass(frozen=True)
 class Secrets:
     """The source's region lines to look for, and what the package rule needs to know."""
 
-    lines: frozenset[str]      # distinctive region lines nobody may see
-    region: frozenset[str]     # every region line with a letter or digit (neighbour check)
-    whole: frozenset[str]      # distinctive lines that are a whole region by themselves
-    shown: str                 # the source's lines outside every region, joined
+    lines: frozenset[str]  # distinctive region lines nobody may see
+    region: frozenset[str]  # every region line with a letter or digit (neighbour check)
+    whole: frozenset[str]  # distinctive lines that are a whole region by themselves
+    shown: str  # the source's lines outside every region, joined
 
     def found_in(self, text: str) -> list[str]:
         """The secret lines ``text`` shows: as a line of it, or inside one of its lines unless a
         line students see anyway contains that secret (a fixture holding two dict entries on one
         line contains the solution's one-entry line)."""
         lines = {line.strip() for line in text.split("\n")}
-        return sorted(line for line in self.lines
-                      if line in lines or (line in text and line not in self.shown))
+        return sorted(line for line in self.lines if line in lines or (line in text and line not in self.shown))
 
 
 def secrets() -> Secrets:
@@ -70,10 +81,8 @@ def secrets() -> Secrets:
                 region.update(kept)
                 if len(kept) == 1:
                     whole.add(kept[0])
-    lines = {line for line in region
-             if len(line) >= MIN_CHARS and not line.startswith("#") and line not in shown}
-    return Secrets(frozenset(lines), frozenset(region - shown), frozenset(whole & lines),
-                   "\n".join(shown))
+    lines = {line for line in region if len(line) >= MIN_CHARS and not line.startswith("#") and line not in shown}
+    return Secrets(frozenset(lines), frozenset(region - shown), frozenset(whole & lines), "\n".join(shown))
 
 
 def searchable_texts(name: str, data: bytes) -> list[str]:
@@ -82,8 +91,11 @@ def searchable_texts(name: str, data: bytes) -> list[str]:
     every byte, so a line stored in any ASCII-compatible encoding is still found."""
     if zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return [text for member in archive.namelist()
-                    for text in searchable_texts(f"{name}:{member}", archive.read(member))]
+            return [
+                text
+                for member in archive.namelist()
+                for text in searchable_texts(f"{name}:{member}", archive.read(member))
+            ]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -100,8 +112,11 @@ def _package_hits(text: str, hits: list[str], found: Secrets) -> list[str]:
     counted = []
     for hit in hits:
         positions = [i for i, line in enumerate(lines) if line == hit]
-        if hit in found.whole or not positions or any(
-                lines[j] in found.region for i in positions for j in (i - 1, i + 1) if 0 <= j < len(lines)):
+        if (
+            hit in found.whole
+            or not positions
+            or any(lines[j] in found.region for i in positions for j in (i - 1, i + 1) if 0 <= j < len(lines))
+        ):
             counted.append(hit)
     return counted
 
@@ -111,8 +126,7 @@ def leaks_in(folder: Path, found: Secrets) -> dict[str, list[str]]:
     leaks = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
-        hits = sorted({hit for text in searchable_texts(name, path.read_bytes())
-                       for hit in found.found_in(text)})
+        hits = sorted({hit for text in searchable_texts(name, path.read_bytes()) for hit in found.found_in(text)})
         if hits and name.startswith("tinytorch/") and name.endswith(".py"):
             hits = _package_hits(path.read_text(encoding="utf-8"), hits, found)
         if hits:
@@ -145,8 +159,12 @@ def test_package_rule_counts_copied_blocks_and_one_line_solutions(tmp_path):
     package = tmp_path / "tinytorch"
     package.mkdir()
     source = source_notebook(SOURCE_PY)
-    block = next(kept for cell in source.cells for r in regions(cell.source, BEGIN_SOLUTION, END_SOLUTION)
-                 if len(kept := [line.strip() for line in r if line.strip()]) >= 3)
+    block = next(
+        kept
+        for cell in source.cells
+        for r in regions(cell.source, BEGIN_SOLUTION, END_SOLUTION)
+        if len(kept := [line.strip() for line in r if line.strip()]) >= 3
+    )
     one_line = sorted(found.whole)[0]
     shared = sorted(found.lines - found.whole)[0]
     (package / "copied.py").write_text("def f():\n" + "".join(f"    {line}\n" for line in block))
@@ -169,8 +187,16 @@ def test_edition_holds_exactly_what_a_student_needs(edition, release):
     package = {p.as_posix() for p in student_package_files()}
     assert {f for f in files if f.startswith("tinytorch/")} == package
     assert not any(f.startswith("tinytorch/olympics") for f in files), "the solutions' package shipped"
-    expected = {str(NOTEBOOK), "jupytext.toml", "README.md", "LICENSE", "requirements.txt",
-                "pyproject.toml", "postBuild", ".gitignore"}
+    expected = {
+        str(NOTEBOOK),
+        "jupytext.toml",
+        "README.md",
+        "LICENSE",
+        "requirements.txt",
+        "pyproject.toml",
+        "postBuild",
+        ".gitignore",
+    }
     assert files - package == expected
     assert (edition / NOTEBOOK).read_bytes() == RELEASE_NOTEBOOK.read_bytes()
     assert (edition / "jupytext.toml").read_bytes() == (REPO / "jupytext.toml").read_bytes()
@@ -179,8 +205,9 @@ def test_edition_holds_exactly_what_a_student_needs(edition, release):
 
 
 def test_requirements_are_the_students_own(edition):
-    lines = [line for line in (edition / "requirements.txt").read_text().splitlines()
-             if line and not line.startswith("#")]
+    lines = [
+        line for line in (edition / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
+    ]
     names = [re.split(r"[<>=!~; ]", line, maxsplit=1)[0].lower() for line in lines]
     assert names == [n.lower() for n in STUDENT_REQUIREMENTS]
     assert not set(names) & set(INSTRUCTOR_ONLY)
@@ -272,13 +299,17 @@ def _imported_modules(path: Path, package: str) -> set[str]:
 def test_no_student_module_imports_the_solutions_package(edition, tmp_path):
     """Even a lazy import inside a function would fail at a student's desk, or pull the
     solutions in: none of the package's modules may name tinytorch.olympics."""
+
     def offenders(root: Path) -> dict[str, list[str]]:
         bad = {}
         for path in sorted(root.glob("tinytorch/**/*.py")):
             rel = path.relative_to(root).with_suffix("")
             package = ".".join(rel.parts[:-1])  # a module's package; for __init__, its own
-            names = sorted(n for n in _imported_modules(path, package)
-                           if n == "tinytorch.olympics" or n.startswith("tinytorch.olympics."))
+            names = sorted(
+                n
+                for n in _imported_modules(path, package)
+                if n == "tinytorch.olympics" or n.startswith("tinytorch.olympics.")
+            )
             if names:
                 bad[rel.as_posix()] = names
         return bad

@@ -3,6 +3,7 @@ a token, driven in Debian's headless Chromium. Run All on the blank notebook sho
 test's failure and reaches the closing summary with the kernel alive; locked cells refuse edits;
 no nbgrader tools in the UI; typing the SimpleMLP.forward solution into its cell makes its test
 pass. A screenshot of the notebook is saved in the test's temporary folder."""
+
 from __future__ import annotations
 
 import ast
@@ -52,9 +53,10 @@ def _user_settings(home: Path) -> None:
     """Settings a test needs, not a student: every cell stays in the page (JupyterLab 4 leaves
     cells scrolled out of view out of the DOM), and no news toast covers the notebook."""
     settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab"
-    for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none"},
-                           "apputils-extension/notification": {"fetchNews": "false",
-                                                               "checkForUpdates": False}}.items():
+    for plugin, values in {
+        "notebook-extension/tracker": {"windowingMode": "none"},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }.items():
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
@@ -66,9 +68,16 @@ def lab(student, tmp_path_factory) -> Iterator[Lab]:
     _user_settings(student.home)
     token, port = secrets.token_hex(16), _free_port()
     log = tmp_path_factory.mktemp("jupyterlab") / "server.log"
-    cmd = [str(student.venv / "bin" / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={student.root}"]
+    cmd = [
+        str(student.venv / "bin" / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={student.root}",
+    ]
     if os.geteuid() == 0:  # CI runs as root; Jupyter refuses that unless told
         cmd.append("--allow-root")
     with open(log, "w") as out:
@@ -128,8 +137,7 @@ class Notebook:
         idle_polls = 0
         while True:
             prompts = {i: self.prompt(i) for i in indices}
-            pending = {i: p for i, p in prompts.items()
-                       if not re.fullmatch(r"\[\d+\]:", p) or p == after.get(i)}
+            pending = {i: p for i, p in prompts.items() if not re.fullmatch(r"\[\d+\]:", p) or p == after.get(i)}
             if not pending:
                 return
             # Nothing running or queued while cells are left: the run stopped at an error.
@@ -137,8 +145,10 @@ class Notebook:
             if idle_polls >= 6:
                 ran = [i for i in indices if i not in pending]
                 stopped = ran[-1] if ran else None
-                raise AssertionError(f"the run stopped at cell {stopped}, cells {sorted(pending)} never ran:\n"
-                                     f"{self.output(stopped) if stopped is not None else ''}")
+                raise AssertionError(
+                    f"the run stopped at cell {stopped}, cells {sorted(pending)} never ran:\n"
+                    f"{self.output(stopped) if stopped is not None else ''}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"cells still not run after {RUN_TIMEOUT_S} s: {pending}")
             time.sleep(0.5)
@@ -148,18 +158,21 @@ class Notebook:
 class Layout:
     """Where things are in the release, found from its metadata (never from fixed positions)."""
 
-    code: list[int]           # every code cell
-    tests: list[int]          # graded test cells
-    solution: int             # the cell holding PART
-    test: int                 # the first graded test cell after it
-    stub_index: int           # which stub of that cell is PART's
-    answer: str               # the reference solution of PART, as the student types it
+    code: list[int]  # every code cell
+    tests: list[int]  # graded test cells
+    solution: int  # the cell holding PART
+    test: int  # the first graded test cell after it
+    stub_index: int  # which stub of that cell is PART's
+    answer: str  # the reference solution of PART, as the student types it
 
 
 def _layout(release) -> Layout:
     code = [i for i, c in enumerate(release.cells) if c.cell_type == "code"]
-    tests = [i for i in code if nbgrader_meta(release.cells[i]).get("grade")
-             and not nbgrader_meta(release.cells[i]).get("solution")]
+    tests = [
+        i
+        for i in code
+        if nbgrader_meta(release.cells[i]).get("grade") and not nbgrader_meta(release.cells[i]).get("solution")
+    ]
     cls, method = PART.split(".")
     for i in code:
         cell = release.cells[i]
@@ -175,8 +188,9 @@ def _layout(release) -> Layout:
                 stubs = [n for n, line in enumerate(lines, 1) if STUB in line]
                 mine = [k for k, n in enumerate(stubs) if func.lineno <= n <= func.end_lineno]
                 grade_id = nbgrader_meta(cell)["grade_id"]
-                source_cell = next(c for c in source_notebook(SOURCE_PY).cells
-                                   if nbgrader_meta(c).get("grade_id") == grade_id)
+                source_cell = next(
+                    c for c in source_notebook(SOURCE_PY).cells if nbgrader_meta(c).get("grade_id") == grade_id
+                )
                 region = regions(source_cell.source, BEGIN_SOLUTION, END_SOLUTION)[mine[0]]
                 answer = "\n".join(region).strip()
                 test = next(t for t in tests if t > i)
@@ -197,8 +211,9 @@ def notebook(lab, browser, release, layout) -> Iterator[Notebook]:
     page.goto(f"{lab.url}/lab/tree/modules/20_capstone/capstone.ipynb?token={lab.token}")
     nb = Notebook(page)
     # The cells are rendered a few at a time; then the kernel must be ready.
-    page.wait_for_function(f"document.querySelectorAll('.jp-Notebook .jp-Cell').length == {len(release.cells)}",
-                           timeout=60_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('.jp-Notebook .jp-Cell').length == {len(release.cells)}", timeout=60_000
+    )
     page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=60_000)
     nb.menu("Run", "Run All Cells")
     nb.wait_executed(layout.code)
@@ -212,10 +227,12 @@ def test_run_all_reaches_the_summary_with_the_first_failure_shown(notebook, layo
     first = notebook.output(layout.tests[0])
     assert notebook.error_count(layout.tests[0]) == 1, "the first test should fail on the blank notebook"
     assert "NotImplementedError" in first and "YOUR CODE HERE" in first and PART.split(".")[1] in first, (
-        f"the first test's message should lead to the part to write:\n{first}")
+        f"the first test's message should lead to the part to write:\n{first}"
+    )
     last = layout.code[-1]
     assert re.fullmatch(r"\[\d+\]:", notebook.prompt(last)) and notebook.output(last).strip(), (
-        "Run All did not reach the closing summary")
+        "Run All did not reach the closing summary"
+    )
     for index in layout.tests:
         assert notebook.error_count(index) == 1, f"test cell {index} shows no failure on the blank notebook"
     assert notebook.page.locator(".jp-Dialog").count() == 0, "a dialog (kernel error?) is open"
@@ -248,8 +265,12 @@ def test_no_nbgrader_tools_in_the_ui(notebook):
     menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
     assert {"File", "Run", "Kernel"} <= set(menus), menus  # the menu bar was read
     assert not any("nbgrader" in m.lower() for m in menus), f"an nbgrader menu is shown: {menus}"
-    tabs = [t or "" for t in page.locator(".lm-TabBar-tab").evaluate_all(
-        "tabs => tabs.map(t => t.getAttribute('title') || t.textContent)")]
+    tabs = [
+        t or ""
+        for t in page.locator(".lm-TabBar-tab").evaluate_all(
+            "tabs => tabs.map(t => t.getAttribute('title') || t.textContent)"
+        )
+    ]
     assert tabs, "no side-bar tabs were found"
     assert not any("assignment" in t.lower() or "nbgrader" in t.lower() for t in tabs), tabs
     assert page.get_by_text("Create Assignment").count() == 0
@@ -269,7 +290,8 @@ def test_typing_the_forward_solution_makes_its_test_pass(notebook, layout, stude
         page.keyboard.press("Shift+Enter")
     notebook.wait_executed([i for i in layout.code if layout.solution <= i <= layout.test], after=before)
     assert notebook.error_count(layout.test) == 0, (
-        f"the test still fails after typing the solution:\n{notebook.output(layout.test)}")
+        f"the test still fails after typing the solution:\n{notebook.output(layout.test)}"
+    )
     assert notebook.output(layout.test).strip(), "the passing test printed nothing"
     # The student README promises that saving in JupyterLab also writes the paired script.
     page.keyboard.press("Control+s")

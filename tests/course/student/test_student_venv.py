@@ -2,6 +2,7 @@
 nothing else installed: the solutions' package is absent, every student module imports, the
 release runs top to bottom with every test failing on what is still to write, and the release
 with the reference solutions filled in passes every visible test."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,17 @@ def execute(student, notebook, name: str) -> nbformat.NotebookNode:
     as Run All does: a cell that raises stops the run unless it is tagged raises-exception."""
     path = student.notebook.with_name(f"{name}.ipynb")
     nbformat.write(notebook, str(path))
-    proc = student.run("jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                       "--ExecutePreprocessor.timeout=300", path.name, cwd=path.parent)
+    proc = student.run(
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--inplace",
+        "--ExecutePreprocessor.timeout=300",
+        path.name,
+        cwd=path.parent,
+    )
     assert proc.returncode == 0, f"the run stopped before the end:\n{proc.stderr[-4000:]}"
     return nbformat.read(str(path), as_version=4)
 
@@ -60,12 +70,16 @@ def test_the_solutions_package_and_instructor_tools_are_absent(student):
         assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, f"{module} is importable"
     where = student.run("python", "-c", "import tinytorch; print(tinytorch.__file__)", cwd=student.home)
     assert where.returncode == 0 and where.stdout.startswith(str(student.venv)), (
-        f"tinytorch must come from the venv's own install, not from the instructor's tree: {where}")
+        f"tinytorch must come from the venv's own install, not from the instructor's tree: {where}"
+    )
 
 
 def test_every_module_of_the_student_package_imports(student):
-    modules = [".".join(p.with_suffix("").parts).removesuffix(".__init__")
-               for p in student_package_files() if p.suffix == ".py"]
+    modules = [
+        ".".join(p.with_suffix("").parts).removesuffix(".__init__")
+        for p in student_package_files()
+        if p.suffix == ".py"
+    ]
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
     proc = student.run("python", "-c", code, *modules, cwd=student.home)
     assert proc.returncode == 0, f"a student module needs something the requirements lack:\n{proc.stderr}"
@@ -92,17 +106,22 @@ def test_blank_release_runs_to_the_end_and_every_test_says_what_to_write(blank_r
         error = found[0]
         text = traceback_text(error)
         assert error.ename not in BROKEN, (
-            f"test {grade_id} fails with {error.ename}, not on the student's part:\n{text}")
+            f"test {grade_id} fails with {error.ename}, not on the student's part:\n{text}"
+        )
         if error.ename == "NotImplementedError":
             named = [part for part in parts if part.split(".")[-1] in text]
             assert named and "YOUR CODE HERE" in text, (
-                f"test {grade_id}: the traceback should lead to the part to write ({parts}):\n{text}")
+                f"test {grade_id}: the traceback should lead to the part to write ({parts}):\n{text}"
+            )
         else:
             assert error.evalue.strip(), f"test {grade_id} fails with an empty {error.ename}:\n{text}"
 
 
 def test_reference_solutions_pass_every_visible_test(reference_run):
-    failed = {nbgrader_meta(cell).get("grade_id") or cell.source[:60]: traceback_text(found[0])[-1500:]
-              for cell in code_cells(reference_run) if (found := errors(cell))}
+    failed = {
+        nbgrader_meta(cell).get("grade_id") or cell.source[:60]: traceback_text(found[0])[-1500:]
+        for cell in code_cells(reference_run)
+        if (found := errors(cell))
+    }
     assert not failed, f"with the reference solutions these cells fail: {failed}"
     assert all(cell.execution_count for cell in code_cells(reference_run))

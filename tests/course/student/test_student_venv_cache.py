@@ -1,5 +1,6 @@
 """The cache of student venvs (tinytorch_course/student/venv.py): one venv per content of the edition's
 requirements, and the venvs of earlier requirements removed unless another run holds them."""
+
 from __future__ import annotations
 
 import fcntl
@@ -19,5 +20,6 @@ def test_a_new_requirements_venv_removes_the_old_ones_not_in_use(tmp_path):
         venv = requirements_venv(requirements, cache)
     assert (venv / "bin" / "python").exists()
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        ["busy012345678", "busy012345678.lock", venv.name, f"{venv.name}.lock"])
+        ["busy012345678", "busy012345678.lock", venv.name, f"{venv.name}.lock"]
+    )
     assert requirements_venv(requirements, cache) == venv, "the same requirements reuse it"

@@ -16,6 +16,7 @@ The jail is built from these mounts, in this order (bubblewrap applies them in o
 When the grader is root the kernel runs as an unprivileged user id of its own (``setpriv``):
 RLIMIT_NPROC is not enforced for root, and an unprivileged id owns none of the files it can see.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,9 +37,19 @@ HOME = "/tmp"
 _SYSTEM_TOP = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 # What of /etc the dynamic linker, Python, fontconfig and the alternatives links need; nothing else
 # of /etc (credentials, host configuration) is shown.
-_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-        "/etc/fonts", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
-        "/etc/mime.types", "/etc/ssl/certs")
+_ETC = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/fonts",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/etc/ssl/certs",
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +78,10 @@ def system_tool(name: str) -> str:
     mounts); a clear error when it is missing."""
     path = shutil.which(name, path="/usr/bin:/usr/sbin:/bin:/sbin")
     if path is None:
-        raise FileNotFoundError(f"{name} (util-linux) is needed by the grading jail and was not "
-                                f"found; install it with: apt-get install util-linux")
+        raise FileNotFoundError(
+            f"{name} (util-linux) is needed by the grading jail and was not "
+            f"found; install it with: apt-get install util-linux"
+        )
     return os.path.realpath(path)
 
 
@@ -109,29 +122,49 @@ def _system_mounts(mounts: _Mounts) -> None:
 
 def _limits(settings: JailSettings) -> list[str]:
     """prlimit arguments: hard and soft limits alike, so the student's code cannot raise them."""
-    return [system_tool("prlimit"),
-            f"--as={settings.memory_mib * 1024 * 1024}",
-            f"--nproc={settings.max_processes}",
-            f"--fsize={settings.write_bytes}",
-            "--core=0", "--"]
+    return [
+        system_tool("prlimit"),
+        f"--as={settings.memory_mib * 1024 * 1024}",
+        f"--nproc={settings.max_processes}",
+        f"--fsize={settings.write_bytes}",
+        "--core=0",
+        "--",
+    ]
 
 
 def _drop_privileges(uid: int) -> list[str]:
-    return [system_tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    return [
+        system_tool("setpriv"),
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
 
 
 def bwrap_argv(settings: JailSettings, layout: JailLayout, kernel_cmd: list[str]) -> list[str]:
     """The full command line that runs ``kernel_cmd`` inside the jail described by ``layout``."""
-    argv = [settings.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--hostname", "grading", "--die-with-parent", "--new-session"]
+    argv = [
+        settings.bwrap,
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "grading",
+        "--die-with-parent",
+        "--new-session",
+    ]
     if layout.uid is None:
         # An unprivileged grader: bubblewrap needs a user namespace; forbid nested ones.
         argv += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     else:
         # A root grader: keep only what setpriv needs to switch to the jail's own user id.
-        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                 "--cap-add", "CAP_SETPCAP"]
+        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     mounts = _Mounts()
     _system_mounts(mounts)
     size = str(settings.write_bytes)
@@ -140,8 +173,7 @@ def bwrap_argv(settings: JailSettings, layout: JailLayout, kernel_cmd: list[str]
         mounts.add("--ro-bind", root, dest=root)
     mounts.add("--ro-bind", layout.student_dir, dest=STUDENT_MOUNT)
     mounts.add("--bind", layout.socket_dir, dest=layout.socket_dir)
-    mounts.add("--ro-bind-data", str(layout.connection_fd), dest=layout.connection_file,
-               perms="0444")
+    mounts.add("--ro-bind-data", str(layout.connection_fd), dest=layout.connection_file, perms="0444")
     mounts.add("--size", size, "--tmpfs", dest=layout.workdir, perms="0777")
     for relative, fd in layout.files:
         target = str(PurePosixPath(layout.workdir) / relative)

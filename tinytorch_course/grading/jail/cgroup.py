@@ -15,6 +15,7 @@ the total of all its processes (swap included where the controller accounts it) 
 The kernel process enters its cgroup before it runs anything: the launcher is a one-line shell
 that writes its own pid into ``cgroup.procs`` and then execs bubblewrap (:func:`enter_argv`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -23,16 +24,15 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tinytorch_course.grading.jail.settings import JailSettings
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 # Writes the shell's own pid (the future bubblewrap's) into each file before "--", then execs
 # the rest; a failed write ends it before anything of the jail runs.
-_ENTER = ('while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; '
-          'exec "$@"')
+_ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 # How long removing a cgroup waits for the processes of a killed jail to be gone.
 _REMOVE_WAIT_S = 5.0
 _POLL_S = 0.2
@@ -127,8 +127,9 @@ class JailCgroup:
                     if error.errno == errno.ENOENT:
                         break
                     if error.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise OSError(error.errno, f"the jail's cgroup {path} could not be "
-                                      f"removed: {error.strerror}") from None
+                        raise OSError(
+                            error.errno, f"the jail's cgroup {path} could not be removed: {error.strerror}"
+                        ) from None
                     for pid in self._pids():
                         _kill(pid)
                     time.sleep(0.05)
@@ -186,8 +187,7 @@ def enter_argv(cgroup: JailCgroup, argv: list[str]) -> list[str]:
     """``argv`` run by a shell that first moves itself into the jail's cgroups, then execs it
     (same pid: bubblewrap and everything it starts are in the cgroups from their first
     instruction)."""
-    return ["/bin/sh", "-c", _ENTER, "tinytorch-jail-cgroup", *cgroup.procs_files(), "--",
-            *argv]
+    return ["/bin/sh", "-c", _ENTER, "tinytorch-jail-cgroup", *cgroup.procs_files(), "--", *argv]
 
 
 def own_cgroup(hierarchy: str, proc_cgroup: str = "/proc/self/cgroup") -> str | None:
@@ -228,8 +228,10 @@ def _usable(layout: CgroupLayout, settings: JailSettings) -> str | None:
             enabled = control.read().split()
         missing = {"memory", "pids"} - set(enabled)
         if missing:
-            return (f"{layout.parents[0]} does not enable {', '.join(sorted(missing))} for its "
-                    "children (cgroup.subtree_control)")
+            return (
+                f"{layout.parents[0]} does not enable {', '.join(sorted(missing))} for its "
+                "children (cgroup.subtree_control)"
+            )
     try:
         for parent in layout.parents:
             os.makedirs(parent, exist_ok=True)
@@ -253,8 +255,10 @@ def detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
 
 
 def _detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
-    fallback = ("per-process rlimits only (RLIMIT_AS of {memory} MiB per process, RLIMIT_NPROC): "
-                "a notebook's processes together may use more than memory_mib")
+    fallback = (
+        "per-process rlimits only (RLIMIT_AS of {memory} MiB per process, RLIMIT_NPROC): "
+        "a notebook's processes together may use more than memory_mib"
+    )
     if not settings.cgroups:
         return None, fallback + " (c.JailSettings.cgroups is off)"
     reasons = []
@@ -273,8 +277,10 @@ def _detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
         if reason is None:
             sweep_stale(layout)
             return layout, f"{layout.describe()}: total memory and pids per jail, rlimits too"
-        reasons.append(f"cgroup v2: {reason}; delegate a subtree with memory and pids enabled "
-                       "and name it in c.JailSettings.cgroup_v2_parent")
+        reasons.append(
+            f"cgroup v2: {reason}; delegate a subtree with memory and pids enabled "
+            "and name it in c.JailSettings.cgroup_v2_parent"
+        )
     if not reasons:
         reasons.append("no writable cgroup hierarchy with memory and pids controllers")
     return None, fallback + " (" + "; ".join(reasons) + ")"
@@ -289,8 +295,7 @@ class MemoryWatch:
         self._cgroup = cgroup
         self._on_oom = on_oom
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True,
-                                        name="jail-memory-watch")
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="jail-memory-watch")
         self._thread.start()
 
     def _watch(self) -> None:

@@ -9,6 +9,7 @@ assignment) and ``detail`` (a sentence for a human). nbgrader's log formatter ma
 prefix (``[AutogradeApp | WARNING] ``) before the marker; :func:`parse_events` finds the marker
 anywhere in a line, so the grading report can be built from a captured log.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,11 @@ def parse_event(line: str) -> GradingEvent | None:
         payload = json.loads(match["payload"])
     except json.JSONDecodeError as error:
         raise ValueError(f"grading event {event!r} has invalid JSON ({error}): {line!r}") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("cwd"), str) \
-            or not isinstance(payload.get("detail"), str):
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("cwd"), str)
+        or not isinstance(payload.get("detail"), str)
+    ):
         raise ValueError(f"grading event {event!r} lacks string fields cwd and detail: {line!r}")
     cwd, detail = payload.pop("cwd"), payload.pop("detail")
     return GradingEvent(event=event, cwd=cwd, detail=detail, extra=payload)

@@ -8,6 +8,7 @@ watchdog, interrupts the kernel by message (the jailed kernel leads its own sess
 reach of a signal to bubblewrap's process group), and logs a grading event whenever the
 instructor must know something.
 """
+
 from __future__ import annotations
 
 import compileall
@@ -41,8 +42,7 @@ from tinytorch_course.student.package import cached_package, package_bytes
 
 # Variables of the grader's environment a kernel may see; everything else (tokens, paths into the
 # course) stays outside. *_NUM_THREADS carry the grader's share of the cores.
-_PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND",
-               "PYTHONHASHSEED")
+_PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONHASHSEED")
 _LOG_TAIL_CHARS = 400
 
 _student_dir: str | None = None
@@ -60,7 +60,8 @@ def student_package_dir(settings: JailSettings) -> str:
         if not os.path.isfile(os.path.join(folder, "tinytorch", "__init__.py")):
             raise JailUnavailable(
                 f"JailSettings.student_package = {folder!r} holds no tinytorch/__init__.py",
-                "point it to the folder that holds the student package's tinytorch/ folder")
+                "point it to the folder that holds the student package's tinytorch/ folder",
+            )
         _compile_once(folder)
         return folder
     if _student_dir is None:
@@ -87,14 +88,16 @@ def kernel_env(grader_env: dict[str, str] | None) -> dict[str, str]:
     source = grader_env if grader_env is not None else dict(os.environ)
     env = {name: source[name] for name in _PASSED_ENV if name in source}
     env.update({name: value for name, value in source.items() if name.endswith("_NUM_THREADS")})
-    env.update({
-        "PATH": os.pathsep.join([os.path.dirname(jail_python()), "/usr/bin", "/bin"]),
-        "HOME": HOME,
-        "PYTHONPATH": STUDENT_MOUNT,
-        "IPYTHONDIR": f"{HOME}/.ipython",
-        "MPLCONFIGDIR": f"{HOME}/.matplotlib",
-        "JUPYTER_RUNTIME_DIR": f"{HOME}/.jupyter-runtime",
-    })
+    env.update(
+        {
+            "PATH": os.pathsep.join([os.path.dirname(jail_python()), "/usr/bin", "/bin"]),
+            "HOME": HOME,
+            "PYTHONPATH": STUDENT_MOUNT,
+            "IPYTHONDIR": f"{HOME}/.ipython",
+            "MPLCONFIGDIR": f"{HOME}/.matplotlib",
+            "JUPYTER_RUNTIME_DIR": f"{HOME}/.jupyter-runtime",
+        }
+    )
     return env
 
 
@@ -113,9 +116,11 @@ def working_files(folder: str, limit_bytes: int) -> list[tuple[str, str]]:
             total += info.st_size
             found.append((os.path.relpath(path, folder), path))
     if total > limit_bytes:
-        raise JailUnavailable(f"the working folder {folder} holds {total} bytes, more than the "
-                              f"jail's working folder takes ({limit_bytes} bytes)",
-                              "raise c.JailSettings.write_mib in nbgrader_config.py")
+        raise JailUnavailable(
+            f"the working folder {folder} holds {total} bytes, more than the "
+            f"jail's working folder takes ({limit_bytes} bytes)",
+            "raise c.JailSettings.write_mib in nbgrader_config.py",
+        )
     return sorted(found)
 
 
@@ -149,8 +154,9 @@ class JailedKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     def _refuse(self, error: JailUnavailable) -> JailUnavailable:
-        self.log.error(events.format_event(events.JAIL_REFUSED, self._work_cwd, str(error),
-                                           cause=error.cause, fix=error.fix))
+        self.log.error(
+            events.format_event(events.JAIL_REFUSED, self._work_cwd, str(error), cause=error.cause, fix=error.fix)
+        )
         return error
 
     def _prepare_jail(self) -> None:
@@ -160,7 +166,8 @@ class JailedKernelManager(AsyncKernelManager):
             if self.transport != "ipc":
                 raise JailUnavailable(
                     f"the kernel transport is {self.transport!r}; a jailed kernel has no network",
-                    'set c.KernelManager.transport = "ipc" in nbgrader_config.py')
+                    'set c.KernelManager.transport = "ipc" in nbgrader_config.py',
+                )
             check_jail(self.jail_settings)
         except JailUnavailable as error:
             raise self._refuse(error) from None
@@ -181,9 +188,13 @@ class JailedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         settings = self.jail_settings
         if not settings.enabled:
-            self.log.warning(events.format_event(
-                events.UNSAFE_NO_SANDBOX, self._work_cwd,
-                "SANDBOX=0: this notebook ran without the grading jail, with the grader's powers"))
+            self.log.warning(
+                events.format_event(
+                    events.UNSAFE_NO_SANDBOX,
+                    self._work_cwd,
+                    "SANDBOX=0: this notebook ran without the grading jail, with the grader's powers",
+                )
+            )
             await super()._async_launch_kernel(kernel_cmd, **kw)
             return
         with ExitStack() as opened:
@@ -194,8 +205,12 @@ class JailedKernelManager(AsyncKernelManager):
             if self._cgroup is not None:
                 argv = enter_argv(self._cgroup, argv)
             log = opened.enter_context(open(self._log_path(), "wb"))
-            kw.update(env=kernel_env(kw.get("env")), stdout=log, stderr=log,
-                      pass_fds=(layout.connection_fd, *(fd for _, fd in layout.files)))
+            kw.update(
+                env=kernel_env(kw.get("env")),
+                stdout=log,
+                stderr=log,
+                pass_fds=(layout.connection_fd, *(fd for _, fd in layout.files)),
+            )
             await super()._async_launch_kernel(argv, **kw)
         self._watchdog = BudgetWatchdog(settings.budget_s, self._budget_expired)
         self._watchdog.start()
@@ -211,20 +226,23 @@ class JailedKernelManager(AsyncKernelManager):
             _limits_announced = True
             # the fallback is weaker than the settings promise: a warning, not news
             level = logging.INFO if layout is not None else logging.WARNING
-            self.log.log(level, "grading jail limits: %s",
-                         sentence.format(memory=self.jail_settings.memory_mib))
+            self.log.log(level, "grading jail limits: %s", sentence.format(memory=self.jail_settings.memory_mib))
         if layout is None:
             return None
         try:
             return JailCgroup(layout, self.jail_settings)
         except OSError as error:
-            raise self._refuse(JailUnavailable(
-                f"the jail's cgroup could not be created under {layout.describe()}: {error}",
-                "check that the grader may create cgroups there, or set "
-                "c.JailSettings.cgroups = False to rely on per-process limits")) from None
+            raise self._refuse(
+                JailUnavailable(
+                    f"the jail's cgroup could not be created under {layout.describe()}: {error}",
+                    "check that the grader may create cgroups there, or set "
+                    "c.JailSettings.cgroups = False to rely on per-process limits",
+                )
+            ) from None
 
     def _layout(self, opened: ExitStack) -> JailLayout:
         """The jail of this kernel; the descriptors it opens stay open until bubblewrap started."""
+
         def readable(path: str) -> int:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             opened.callback(os.close, fd)
@@ -243,7 +261,8 @@ class JailedKernelManager(AsyncKernelManager):
             connection_fd=readable(self.connection_file),
             python_roots=python_roots(),
             student_dir=student_dir,
-            uid=jail_uid(self.jail_settings))
+            uid=jail_uid(self.jail_settings),
+        )
 
     def _log_path(self) -> str:
         return os.path.join(self._state_dir, "kernel.log")
@@ -257,10 +276,15 @@ class JailedKernelManager(AsyncKernelManager):
 
     def _budget_expired(self) -> None:
         budget = self.jail_settings.budget_s
-        self.log.error(events.format_event(
-            events.BUDGET_EXCEEDED, self._work_cwd,
-            f"the notebook ran past its wall-clock budget of {budget:g} s; its jail was killed "
-            "and the cells that had not finished fail", budget_s=budget))
+        self.log.error(
+            events.format_event(
+                events.BUDGET_EXCEEDED,
+                self._work_cwd,
+                f"the notebook ran past its wall-clock budget of {budget:g} s; its jail was killed "
+                "and the cells that had not finished fail",
+                budget_s=budget,
+            )
+        )
         self._death_reported = True
         self._kill_jail()
 
@@ -278,11 +302,16 @@ class JailedKernelManager(AsyncKernelManager):
         self._kill_jail()
         if self._claim_report():
             memory = self.jail_settings.memory_mib
-            self.log.error(events.format_event(
-                events.KERNEL_DIED, self._work_cwd,
-                f"the notebook's processes together went over the jail's memory limit of "
-                f"{memory} MiB; the memory cgroup's OOM killer stopped it and the cells that had "
-                "not finished fail", memory_mib=memory))
+            self.log.error(
+                events.format_event(
+                    events.KERNEL_DIED,
+                    self._work_cwd,
+                    f"the notebook's processes together went over the jail's memory limit of "
+                    f"{memory} MiB; the memory cgroup's OOM killer stopped it and the cells that had "
+                    "not finished fail",
+                    memory_mib=memory,
+                )
+            )
 
     def _kill_jail(self) -> None:
         """SIGKILL bubblewrap; --die-with-parent and the end of the jail's PID namespace take
@@ -298,19 +327,22 @@ class JailedKernelManager(AsyncKernelManager):
         """Log that the kernel died while a notebook was graded (once; a budget kill is already
         logged) and return a reason a student may read."""
         if self.budget_exceeded:
-            return (f"the notebook used up its wall-clock budget of "
-                    f"{self.jail_settings.budget_s:g} s and was stopped")
+            return f"the notebook used up its wall-clock budget of {self.jail_settings.budget_s:g} s and was stopped"
         if self._oom_killed or (self._cgroup is not None and self._cgroup.oom_kills() > 0):
             self._memory_exceeded()
-            return (f"the notebook went over its memory limit of "
-                    f"{self.jail_settings.memory_mib} MiB and was stopped")
+            return f"the notebook went over its memory limit of {self.jail_settings.memory_mib} MiB and was stopped"
         if self._claim_report():
             process = getattr(self.provisioner, "process", None)
             code = process.poll() if process is not None else None
-            self.log.error(events.format_event(
-                events.KERNEL_DIED, self._work_cwd,
-                f"the kernel ended while the notebook was graded (exit status {code}); "
-                f"its last output: {self._log_tail()!r}", exit_status=code))
+            self.log.error(
+                events.format_event(
+                    events.KERNEL_DIED,
+                    self._work_cwd,
+                    f"the kernel ended while the notebook was graded (exit status {code}); "
+                    f"its last output: {self._log_tail()!r}",
+                    exit_status=code,
+                )
+            )
         return "the kernel died while this cell ran"
 
     def stop_stuck_kernel(self, timeout_s: float) -> str:
@@ -321,21 +353,28 @@ class JailedKernelManager(AsyncKernelManager):
         if self.budget_exceeded:
             return self.report_death()
         if self._claim_report():
-            self.log.error(events.format_event(
-                events.KERNEL_DIED, self._work_cwd,
-                f"a cell ran past its {timeout_s:g} s timeout and ignored the interrupt; the "
-                "kernel was stopped and the cells after it fail", timeout_s=timeout_s))
-        return (f"this cell ran past its {timeout_s:g} s timeout and ignored the interrupt, "
-                "so the kernel was stopped")
+            self.log.error(
+                events.format_event(
+                    events.KERNEL_DIED,
+                    self._work_cwd,
+                    f"a cell ran past its {timeout_s:g} s timeout and ignored the interrupt; the "
+                    "kernel was stopped and the cells after it fail",
+                    timeout_s=timeout_s,
+                )
+            )
+        return f"this cell ran past its {timeout_s:g} s timeout and ignored the interrupt, so the kernel was stopped"
 
     def report_start_failure(self) -> None:
         """Log that the kernel never became ready inside its jail (a budget kill is already
         logged)."""
         if self.jail_settings.enabled and not self.budget_exceeded:
-            self._refuse(JailUnavailable(
-                f"the kernel did not start inside the jail; its output: {self._log_tail()!r}",
-                "run the notebook unjailed once (SANDBOX=0) to see whether the kernel itself "
-                "fails, and check the jail's settings (c.JailSettings) in nbgrader_config.py"))
+            self._refuse(
+                JailUnavailable(
+                    f"the kernel did not start inside the jail; its output: {self._log_tail()!r}",
+                    "run the notebook unjailed once (SANDBOX=0) to see whether the kernel itself "
+                    "fails, and check the jail's settings (c.JailSettings) in nbgrader_config.py",
+                )
+            )
 
     def _log_tail(self) -> str:
         if self._state_dir is None or not os.path.exists(self._log_path()):

@@ -1,5 +1,6 @@
 """Whether a jail can be created on this machine, checked once per grader process by starting a
 real (empty) jail, and what to do when it cannot."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ from tinytorch_course.paths import SANDBOX_VARIABLE
 
 #: The script that installs bubblewrap (apt-get when root).
 INSTALL_SCRIPT = "scripts/install_bwrap.sh"
-_UNSAFE = (f"Grading without the jail ({SANDBOX_VARIABLE}=0) runs students' code with the grader's "
-           "powers: use it only for trusted notebooks.")
+_UNSAFE = (
+    f"Grading without the jail ({SANDBOX_VARIABLE}=0) runs students' code with the grader's "
+    "powers: use it only for trusted notebooks."
+)
 
 
 class JailUnavailable(RuntimeError):
@@ -34,7 +37,8 @@ def resolve_bwrap(settings: JailSettings) -> str:
         raise JailUnavailable(
             f"bubblewrap was not found (JailSettings.bwrap = {settings.bwrap!r})",
             f"run {INSTALL_SCRIPT} (installs the Debian package bubblewrap as root), or point "
-            "c.JailSettings.bwrap in nbgrader_config.py to a bwrap executable")
+            "c.JailSettings.bwrap in nbgrader_config.py to a bwrap executable",
+        )
     return found
 
 
@@ -74,11 +78,16 @@ def _trial_argv(settings: JailSettings, scratch: Path, connection_fd: int) -> li
     uid = jail_uid(settings)
     if uid is not None:
         os.chown(scratch / "sockets", uid, uid)
-    layout = JailLayout(workdir="/home/student/trial", files=(),
-                        socket_dir=str(scratch / "sockets"),
-                        connection_file=str(scratch / "connection.json"),
-                        connection_fd=connection_fd, python_roots=python_roots(),
-                        student_dir=str(scratch / "student"), uid=uid)
+    layout = JailLayout(
+        workdir="/home/student/trial",
+        files=(),
+        socket_dir=str(scratch / "sockets"),
+        connection_file=str(scratch / "connection.json"),
+        connection_fd=connection_fd,
+        python_roots=python_roots(),
+        student_dir=str(scratch / "student"),
+        uid=uid,
+    )
     return bwrap_argv(settings, layout, [system_tool("true")])
 
 
@@ -89,9 +98,11 @@ def _diagnose(stderr: str) -> JailUnavailable:
             f"bubblewrap could not create its namespaces: {text}",
             "enable user namespaces (sysctl -w user.max_user_namespaces=15000; on Debian/Ubuntu "
             "also kernel.unprivileged_userns_clone=1 and, on Ubuntu 24.04+, "
-            "kernel.apparmor_restrict_unprivileged_userns=0), or grade as root")
-    return JailUnavailable(f"a trial jail failed: {text}",
-                           f"run {INSTALL_SCRIPT}, then check that `bwrap --version` works")
+            "kernel.apparmor_restrict_unprivileged_userns=0), or grade as root",
+        )
+    return JailUnavailable(
+        f"a trial jail failed: {text}", f"run {INSTALL_SCRIPT}, then check that `bwrap --version` works"
+    )
 
 
 _checked: dict[tuple, None] = {}
@@ -100,19 +111,16 @@ _checked: dict[tuple, None] = {}
 def check_jail(settings: JailSettings) -> None:
     """Start an empty jail with ``settings``; JailUnavailable (cause and fix) when that fails.
     A success is remembered for the life of the process."""
-    key = (resolve_bwrap(settings), jail_uid(settings), settings.write_mib, settings.memory_mib,
-           settings.max_processes)
+    key = (resolve_bwrap(settings), jail_uid(settings), settings.write_mib, settings.memory_mib, settings.max_processes)
     if key in _checked:
         return
-    with tempfile.TemporaryDirectory(prefix="jail-check-") as scratch, \
-            tempfile.TemporaryFile() as connection:
+    with tempfile.TemporaryDirectory(prefix="jail-check-") as scratch, tempfile.TemporaryFile() as connection:
         try:
             argv = _trial_argv(settings, Path(scratch), connection.fileno())
         except FileNotFoundError as error:
             raise JailUnavailable(str(error), "apt-get install util-linux") from None
         argv[0] = key[0]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                                pass_fds=(connection.fileno(),))
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, pass_fds=(connection.fileno(),))
     if result.returncode != 0:
         raise _diagnose(result.stderr)
     _checked[key] = None

@@ -6,6 +6,7 @@ Each limit is a configurable trait of :class:`JailSettings`; change it in ``nbgr
 an honest run takes under 10 s of wall-clock time, under 1 GiB of address space per process,
 a few dozen threads and writes less than 1 MiB.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ class JailSettings(Configurable):
 
     enabled = Bool(
         help="Run every kernel inside the jail. Defaults to on; only SANDBOX=0 in the environment "
-             "turns it off, and every unjailed kernel is then logged as unsafe-no-sandbox.",
+        "turns it off, and every unjailed kernel is then logged as unsafe-no-sandbox.",
     ).tag(config=True)
 
     @default("enabled")
@@ -44,61 +45,61 @@ class JailSettings(Configurable):
     student_package = Unicode(
         "",
         help="Folder holding the student package (its tinytorch/) that the jail mounts; empty: a "
-             "copy of this repository's student package, made once per grader process. A grading "
-             "task sets it to the student package it was sent.",
+        "copy of this repository's student package, made once per grader process. A grading "
+        "task sets it to the student package it was sent.",
     ).tag(config=True)
 
     budget_s = Float(
         300.0,
         help="Wall-clock budget of a whole notebook, in seconds, counted from the kernel's start. "
-             "When it runs out the jail and everything in it is killed; the cells that had "
-             "finished keep their results and the remaining ones fail at once.",
+        "When it runs out the jail and everything in it is killed; the cells that had "
+        "finished keep their results and the remaining ones fail at once.",
     ).tag(config=True)
 
     memory_mib = Integer(
         4096,
         help="Memory of the whole jail, in MiB: the limit of its memory cgroup (every process, "
-             "swap and its tmpfs files included) when the grader can create cgroups, and in any "
-             "case the address space of each process (RLIMIT_AS).",
+        "swap and its tmpfs files included) when the grader can create cgroups, and in any "
+        "case the address space of each process (RLIMIT_AS).",
     ).tag(config=True)
 
     max_processes = Integer(
         256,
         help="Processes and threads the jail may run at once: its pids cgroup's limit when the "
-             "grader can create cgroups, and in any case RLIMIT_NPROC of the jail's own user id, "
-             "which no other process uses.",
+        "grader can create cgroups, and in any case RLIMIT_NPROC of the jail's own user id, "
+        "which no other process uses.",
     ).tag(config=True)
 
     cgroups = Bool(
         True,
         help="Give each jail its own cgroup (total memory and pids limits) when this machine lets "
-             "the grader create one; off, or where it cannot, only the per-process rlimits hold.",
+        "the grader create one; off, or where it cannot, only the per-process rlimits hold.",
     ).tag(config=True)
 
     cgroup_name = Unicode(
         "tinytorch-jail",
         help="cgroup v1: the folder, under the grader's own cgroup of the memory and pids "
-             "hierarchies, that holds one cgroup per jail.",
+        "hierarchies, that holds one cgroup per jail.",
     ).tag(config=True)
 
     cgroup_v2_parent = Unicode(
         "",
         help="cgroup v2: the cgroup (a path under /sys/fs/cgroup) delegated to the grader, with "
-             "memory and pids in its cgroup.subtree_control, that holds one cgroup per jail; "
-             "empty: the grader's own cgroup.",
+        "memory and pids in its cgroup.subtree_control, that holds one cgroup per jail; "
+        "empty: the grader's own cgroup.",
     ).tag(config=True)
 
     write_mib = Integer(
         512,
         help="Bytes the notebook may write, in MiB: the size of the jail's private /tmp and of its "
-             "working folder (each a tmpfs), and the largest file it may write (RLIMIT_FSIZE).",
+        "working folder (each a tmpfs), and the largest file it may write (RLIMIT_FSIZE).",
     ).tag(config=True)
 
     uid_base = Integer(
         420000,
         help="When grading as root, each jail runs as the unprivileged user id uid_base + (grader "
-             "process id modulo uid_span), a user that owns no file, so the process limit counts "
-             "only that jail's processes.",
+        "process id modulo uid_span), a user that owns no file, so the process limit counts "
+        "only that jail's processes.",
     ).tag(config=True)
 
     uid_span = Integer(

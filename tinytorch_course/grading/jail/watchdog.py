@@ -3,10 +3,11 @@
 A thread, not a task of nbclient's event loop: the loop only runs while nbclient waits on the
 kernel, and the budget must hold whatever the kernel does (ignore interrupts, sleep in C).
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 class BudgetWatchdog:

@@ -9,6 +9,7 @@ graded cell next to the total, so an instructor sees which mistakes are common.
 (``make grades`` runs exactly this). ``score_table`` is the same data as Python rows, used by the
 parallel-autograding check.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-FIXED_COLUMNS = ["assignment", "student_id", "timestamp", "raw_score", "late_submission_penalty",
-                 "score", "max_score"]
+FIXED_COLUMNS = ["assignment", "student_id", "timestamp", "raw_score", "late_submission_penalty", "score", "max_score"]
 
 
 def _grade_ids(gradebook: Gradebook, assignment: str) -> list[str]:
@@ -27,8 +27,7 @@ def _grade_ids(gradebook: Gradebook, assignment: str) -> list[str]:
     return [cell.name for nb in found.notebooks for cell in nb.grade_cells]
 
 
-def score_table(gradebook: Gradebook, assignment: str,
-                students: list[str] | None = None) -> list[dict]:
+def score_table(gradebook: Gradebook, assignment: str, students: list[str] | None = None) -> list[dict]:
     """One dict per student of the gradebook (or of ``students``): totals and per-cell scores.
     A student without a submission gets zeros, as nbgrader's own export gives."""
     grade_ids = _grade_ids(gradebook, assignment)
@@ -36,8 +35,11 @@ def score_table(gradebook: Gradebook, assignment: str,
     for student in sorted(gradebook.students, key=lambda s: s.id):
         if students and student.id not in students:
             continue
-        row = {"assignment": assignment, "student_id": student.id,
-               "max_score": gradebook.find_assignment(assignment).max_score}
+        row = {
+            "assignment": assignment,
+            "student_id": student.id,
+            "max_score": gradebook.find_assignment(assignment).max_score,
+        }
         try:
             sub = gradebook.find_submission(assignment, student.id)
         except MissingEntry:
@@ -45,8 +47,12 @@ def score_table(gradebook: Gradebook, assignment: str,
             row.update({gid: 0.0 for gid in grade_ids})
         else:
             penalty = sub.late_submission_penalty or 0.0
-            row.update(timestamp=sub.timestamp or "", raw_score=sub.score,
-                       late_submission_penalty=penalty, score=max(0.0, sub.score - penalty))
+            row.update(
+                timestamp=sub.timestamp or "",
+                raw_score=sub.score,
+                late_submission_penalty=penalty,
+                score=max(0.0, sub.score - penalty),
+            )
             scores = {g.name: g.score for nb in sub.notebooks for g in nb.grades}
             row.update({gid: scores.get(gid, 0.0) for gid in grade_ids})
         rows.append(row)
@@ -70,8 +76,7 @@ class CellScoresExportPlugin(ExportPlugin):
     def export(self, gradebook: Gradebook) -> None:
         """Export every assignment (or ``--assignment``) of ``gradebook`` to ``--to``."""
         dest = Path(self.to or "grades.csv")
-        assignments = [a.name for a in gradebook.assignments
-                       if not self.assignment or a.name in self.assignment]
+        assignments = [a.name for a in gradebook.assignments if not self.assignment or a.name in self.assignment]
         rows: list[dict] = []
         columns: list[str] = []
         for name in assignments:

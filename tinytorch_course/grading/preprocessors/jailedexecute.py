@@ -7,6 +7,7 @@ cell that was running gets an error output saying why, every later code cell fai
 an error output (it is never sent anywhere, so it costs no time), and the notebook goes on to be
 graded: the cells that finished keep their points, the rest score 0.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,7 @@ from tinytorch_course.grading.jail.manager import JailedKernelManager
 
 
 def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
-                        traceback=[f"{ename}: {evalue}"])
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 class JailedExecute(Execute):
@@ -52,20 +52,20 @@ class JailedExecute(Execute):
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
         if self._stopped is not None:
             if cell.cell_type == "code" and cell.source.strip():
-                cell.outputs = [_error_output(
-                    "NotRun", f"not run: the kernel had stopped ({self._stopped})")]
+                cell.outputs = [_error_output("NotRun", f"not run: the kernel had stopped ({self._stopped})")]
                 cell.execution_count = None
             return cell, self.resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._stopped = (self.km.report_death() if isinstance(self.km, JailedKernelManager)
-                             else "the kernel died")
+            self._stopped = self.km.report_death() if isinstance(self.km, JailedKernelManager) else "the kernel died"
             cell.outputs.append(_error_output("KernelStopped", self._stopped))
             return cell, self.resources
         except CellTimeoutError:
-            self._stopped = (self.km.stop_stuck_kernel(self.timeout)
-                             if isinstance(self.km, JailedKernelManager)
-                             else "the cell ignored the interrupt sent at its timeout")
+            self._stopped = (
+                self.km.stop_stuck_kernel(self.timeout)
+                if isinstance(self.km, JailedKernelManager)
+                else "the cell ignored the interrupt sent at its timeout"
+            )
             cell.outputs.append(_error_output("KernelStopped", self._stopped))
             return cell, self.resources

@@ -22,10 +22,11 @@ the notebook in the order of the assignment's source notebook:
 Before the stock per-cell check, a locked cell's ``grade``/``solution``/``task`` flags are reset
 from the gradebook, so its checksum can be restored instead of crashing the submission.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -43,8 +44,9 @@ def grade_id(cell: NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def canonical_cells(cells: list[NotebookNode], order: list[str],
-                    restore: Callable[[str], NotebookNode | None]) -> list[NotebookNode]:
+def canonical_cells(
+    cells: list[NotebookNode], order: list[str], restore: Callable[[str], NotebookNode | None]
+) -> list[NotebookNode]:
     """``cells`` rearranged so the cells named in ``order`` stand in that order, each followed by
     the unnamed cells that followed it in ``cells``; a named cell absent from ``cells`` is
     ``restore(name)`` (left out when that is None). Cells before the first named one stay first;
@@ -76,7 +78,8 @@ def source_order(notebook_path: Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(
             f"source notebook {path} not found: locked cells cannot be put back in place "
-            "without it (build it with `make release`)")
+            "without it (build it with `make release`)"
+        )
     nb = nbformat.read(str(path), as_version=4)
     return [name for name in map(grade_id, nb.cells) if name]
 
@@ -109,9 +112,11 @@ class RestoreLockedCells(OverwriteCells):
         except MissingEntry:
             return None
         roles = {}
-        for flag, finder in zip(ROLE_FLAGS, (self.gradebook.find_graded_cell,
-                                             self.gradebook.find_solution_cell,
-                                             self.gradebook.find_task_cell)):
+        for flag, finder in zip(
+            ROLE_FLAGS,
+            (self.gradebook.find_graded_cell, self.gradebook.find_solution_cell, self.gradebook.find_task_cell),
+            strict=False,
+        ):
             try:
                 finder(*args)
                 roles[flag] = True
@@ -135,8 +140,10 @@ class RestoreLockedCells(OverwriteCells):
     def add_missing_grade_cells(self, nb: NotebookNode, resources: ResourcesDict):
         """Rebuild the notebook in source order, re-creating missing locked cells (module doc)."""
         coursedir = CourseDirectory(config=self.config)
-        source_path = Path(coursedir.format_path(coursedir.source_directory, ".",
-                                                 self.assignment_id)) / f"{self.notebook_id}.ipynb"
+        source_path = (
+            Path(coursedir.format_path(coursedir.source_directory, ".", self.assignment_id))
+            / f"{self.notebook_id}.ipynb"
+        )
         order = source_order(source_path)
         taken = {cell.get("id") for cell in nb.cells if cell.get("id")}
         nb.cells = canonical_cells(nb.cells, order, lambda name: self._restored(name, taken))
@@ -151,8 +158,9 @@ class RestoreLockedCells(OverwriteCells):
         args = (name, self.notebook_id, self.assignment_id)
         source_cell = self.gradebook.find_source_cell(*args)
         points = self.gradebook.find_graded_cell(*args).max_score if roles["grade"] or roles["task"] else 0
-        cell = nbformat.from_dict(self.missing_cell_transform(
-            source_cell, points, is_solution=roles["solution"], is_task=roles["task"]))
+        cell = nbformat.from_dict(
+            self.missing_cell_transform(source_cell, points, is_solution=roles["solution"], is_task=roles["task"])
+        )
         if not (roles["grade"] or roles["task"]):  # a read-only cell: restored, never graded
             cell.metadata.nbgrader["grade"] = False
             cell.metadata.nbgrader.pop("points", None)

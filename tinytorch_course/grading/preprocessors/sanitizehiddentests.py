@@ -25,11 +25,13 @@ So the student still reads which test failed and why, never how it checks. What 
 catch is hidden code the student's code *transforms* (base64, reversed, split across outputs):
 the copy is no longer the line. docs/architecture.md (threat model) says what stops that.
 """
+
 from __future__ import annotations
 
 import html
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
@@ -80,8 +82,9 @@ def sanitize_frame(frame: str, hidden: set[str]) -> str:
     lines = frame.split("\n")
     if not _quotes_hidden(lines, hidden):
         return frame
-    kept = [line for line in lines
-            if not CONTEXT_LINE.match(strip_ansi(line)) and not MARKER_LINE.match(strip_ansi(line))]
+    kept = [
+        line for line in lines if not CONTEXT_LINE.match(strip_ansi(line)) and not MARKER_LINE.match(strip_ansi(line))
+    ]
     return "\n".join(kept + [HIDDEN_NOTE])
 
 
@@ -154,8 +157,7 @@ def _redact_error(output: NotebookNode, secrets: set[str]) -> None:
     for field in ("ename", "evalue"):
         if any_leaks(output.get(field, ""), secrets):
             output[field] = REDACTED_NOTE
-    output["traceback"] = [REDACTED_NOTE if leaks(entry, secrets) else entry
-                           for entry in output.get("traceback", [])]
+    output["traceback"] = [REDACTED_NOTE if leaks(entry, secrets) else entry for entry in output.get("traceback", [])]
 
 
 def redact_output(output: NotebookNode, secrets: set[str]) -> NotebookNode:
@@ -175,8 +177,7 @@ def redact_output(output: NotebookNode, secrets: set[str]) -> NotebookNode:
     return output
 
 
-def sanitize_outputs(outputs: list[NotebookNode], hidden: set[str],
-                     secrets: set[str] | None = None) -> None:
+def sanitize_outputs(outputs: list[NotebookNode], hidden: set[str], secrets: set[str] | None = None) -> None:
     """Sanitize error tracebacks and stream text of one cell's outputs, then redact every output
     that still contains one of ``secrets`` (squashed lines, see ``secret_lines``), in place."""
     for index, output in enumerate(outputs):
@@ -200,8 +201,8 @@ class SanitizeHiddenTests(ClearHiddenTests):
         cell may show up in the output of any other."""
         sources = [cell.source for cell in nb.cells]
         self._hidden: set[str] = set().union(
-            *(hidden_lines(source, self.begin_test_delimeter, self.end_test_delimeter)
-              for source in sources))
+            *(hidden_lines(source, self.begin_test_delimeter, self.end_test_delimeter) for source in sources)
+        )
         self._secrets = secret_lines(sources, self.begin_test_delimeter, self.end_test_delimeter)
         return super().preprocess(nb, resources)
 

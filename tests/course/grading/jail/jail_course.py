@@ -1,6 +1,7 @@
 """A tiny course for the jail tests: one assignment of four cells, a free cell where each student
 puts the code under test, and the probes that code runs (each prints one ``PROBE {json}`` line
 that the tests read back from the autograded notebook)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ POINTS = {"test-first": 1.0, "test-after": 1.0}
 
 
 def _cell(grade_id: str, source: str, *, solution: bool = False, points: float | None = None):
-    meta = {"grade_id": grade_id, "solution": solution, "grade": points is not None,
-            "locked": not solution, "schema_version": 3, "task": False}
+    meta = {
+        "grade_id": grade_id,
+        "solution": solution,
+        "grade": points is not None,
+        "locked": not solution,
+        "schema_version": 3,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
@@ -29,8 +36,7 @@ def _cell(grade_id: str, source: str, *, solution: bool = False, points: float |
 def source_notebook():
     """The instructor's notebook: a value, its test, a free cell, and a test run after it."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         _cell("first", "### BEGIN SOLUTION\nvalue = 1\n### END SOLUTION", solution=True),
         _cell("test-first", "assert value == 1", points=POINTS["test-first"]),
@@ -50,15 +56,22 @@ def build_course(root: Path) -> Path:
     return root / "build" / "nbgrader" / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 
-def run_nbgrader(root: Path, *args: str, env: dict | None = None, check: bool = False,
-                 timeout: float = 600) -> subprocess.CompletedProcess:
+def run_nbgrader(
+    root: Path, *args: str, env: dict | None = None, check: bool = False, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """A stock nbgrader command on the course at ``root``, run from the repo (its
     nbgrader_config.py applies), output captured as text."""
     full_env = nbgrader_env()
     full_env.update(env or {})
-    return subprocess.run(nbgrader_command(*args, f"--CourseDirectory.root={root}"), cwd=REPO,
-                          env=full_env, capture_output=True, text=True, check=check,
-                          timeout=timeout)
+    return subprocess.run(
+        nbgrader_command(*args, f"--CourseDirectory.root={root}"),
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
 
 
 def submit(root: Path, release: Path, student: str, free_code: str) -> None:
@@ -92,20 +105,18 @@ def probe_report(nb) -> dict:
     for output in outputs:
         for line in output.get("text", "").splitlines():
             if line.startswith(PROBE_MARK):
-                return json.loads(line[len(PROBE_MARK):])
+                return json.loads(line[len(PROBE_MARK) :])
     raise AssertionError(f"the probe printed no report; its outputs: {outputs}")
 
 
 def errors(nb, grade_id: str) -> list[str]:
     """``ename: evalue`` of every error output of a cell."""
-    return [f"{o.ename}: {o.evalue}" for o in cell(nb, grade_id).outputs
-            if o.output_type == "error"]
+    return [f"{o.ename}: {o.evalue}" for o in cell(nb, grade_id).outputs if o.output_type == "error"]
 
 
 def report(code: str) -> str:
     """Probe code ending with a report of the dict ``found`` it fills."""
-    return (f"import json\nfound = {{}}\n{textwrap.dedent(code).strip()}\n"
-            f"print({PROBE_MARK!r} + json.dumps(found))\n")
+    return f"import json\nfound = {{}}\n{textwrap.dedent(code).strip()}\nprint({PROBE_MARK!r} + json.dumps(found))\n"
 
 
 def visibility_probe(paths: list[str], port: int) -> str:

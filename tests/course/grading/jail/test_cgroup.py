@@ -2,6 +2,7 @@
 notebooks whose child processes each allocate a moderate amount; together they go over a small
 memory limit in one notebook and stay under it in another. A pids cgroup is also tried directly,
 on a root process that no RLIMIT_NPROC binds. Sizes stay far below this machine's memory."""
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,13 @@ OVER, UNDER = 6, 2  # 1500 MiB together (over the limit), 500 MiB (under it)
 BUDGET_S = 15  # an honest notebook here takes about 6 s
 # This run's own folder of jail cgroups: what is left in it afterwards is this run's leftover.
 CGROUP_NAME = f"tinytorch-jail-test-{random.randrange(10**8, 10**9)}"
-SETTINGS = [f"--JailSettings.memory_mib={MEMORY_MIB}", "--JailSettings.max_processes=64",
-            f"--JailSettings.budget_s={BUDGET_S}", f"--JailSettings.cgroup_name={CGROUP_NAME}",
-            "--Execute.timeout=120"]
+SETTINGS = [
+    f"--JailSettings.memory_mib={MEMORY_MIB}",
+    "--JailSettings.max_processes=64",
+    f"--JailSettings.budget_s={BUDGET_S}",
+    f"--JailSettings.cgroup_name={CGROUP_NAME}",
+    "--Execute.timeout=120",
+]
 FULL = sum(POINTS.values())
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are created by a root grader")
@@ -63,8 +68,7 @@ def graded(tmp_path_factory):
         submit(root, release, student, children(count))
     submit(root, release, "d-loop", LOOP)
     result = run_nbgrader(root, "autograde", ASSIGNMENT, *SETTINGS)
-    left = {parent: sorted(entry.name for entry in os.scandir(parent) if entry.is_dir())
-            for parent in parents()}
+    left = {parent: sorted(entry.name for entry in os.scandir(parent) if entry.is_dir()) for parent in parents()}
     yield root, result, left
     for parent in parents():
         os.rmdir(parent)
@@ -87,12 +91,11 @@ def test_processes_over_the_total_limit_stop_the_jail_and_say_memory(graded):
     root, result, _ = graded
     nb = autograded(root, "b-over")
     assert errors(nb, "free") == [
-        f"KernelStopped: the notebook went over its memory limit of {MEMORY_MIB} MiB and was "
-        "stopped"]
+        f"KernelStopped: the notebook went over its memory limit of {MEMORY_MIB} MiB and was stopped"
+    ]
     assert errors(nb, "test-after")[0].startswith("NotRun:")
     assert score(root, "b-over") == POINTS["test-first"], "graded on the cells that finished"
-    [died] = [e for e in parse_events(result.stderr)
-              if e.event == KERNEL_DIED and Path(e.cwd).parts[-2] == "b-over"]
+    [died] = [e for e in parse_events(result.stderr) if e.event == KERNEL_DIED and Path(e.cwd).parts[-2] == "b-over"]
     assert "memory limit" in died.detail and died.extra["memory_mib"] == MEMORY_MIB
     assert [e.event for e in parse_events(result.stderr)] == [KERNEL_DIED, BUDGET_EXCEEDED]
 
@@ -108,7 +111,8 @@ def test_no_jail_cgroup_is_left_after_grading(graded):
     """Neither after the kernels that ended, nor after the OOM kill, nor after the budget kill."""
     root, _, left = graded
     assert errors(autograded(root, "d-loop"), "free")[0].startswith(
-        "KernelStopped: the notebook used up its wall-clock budget")
+        "KernelStopped: the notebook used up its wall-clock budget"
+    )
     assert left == {parent: [] for parent in parents()}
 
 
@@ -133,8 +137,13 @@ for _ in range(32):
     count += 1
 """
     try:
-        result = subprocess.run(cgroup.enter_argv(jail, [sys.executable, "-c", forks]),
-                                capture_output=True, text=True, timeout=60, check=True)
+        result = subprocess.run(
+            cgroup.enter_argv(jail, [sys.executable, "-c", forks]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
     finally:
         jail.remove()
         for parent in layout.parents:
@@ -156,12 +165,12 @@ def test_empty_cgroups_of_graders_that_are_gone_are_swept_at_detection():
     settings = JailSettings(cgroup_name=f"tinytorch-jail-sweep-{random.randrange(10**8, 10**9)}")
     layout, _ = cgroup.detect(settings)
     assert layout is not None
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = int(gone.stdout)
     busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    names = {"stale": f"{dead}-0", "busy": f"{dead}-1", "running": f"{os.getpid()}-77",
-             "other": "not-a-jail"}
+    names = {"stale": f"{dead}-0", "busy": f"{dead}-1", "running": f"{os.getpid()}-77", "other": "not-a-jail"}
     try:
         for parent in layout.parents:
             for name in names.values():

@@ -1,4 +1,5 @@
 """The grading-report event lines: what the jail logs is what the report parses back."""
+
 import pytest
 
 from tinytorch_course.grading.jail.events import (
@@ -13,15 +14,14 @@ from tinytorch_course.grading.jail.events import (
 
 
 def test_every_event_round_trips_through_a_logger_prefix():
-    lines = [format_event(name, f"/course/autograded/s{i}/20_capstone", f"why {i}\nsecond line",
-                          budget_s=i)
-             for i, name in enumerate(EVENTS)]
-    log = "\n".join(["[AutogradeApp | INFO] unrelated"]
-                    + [f"[AutogradeApp | WARNING] {line}" for line in lines])
+    lines = [
+        format_event(name, f"/course/autograded/s{i}/20_capstone", f"why {i}\nsecond line", budget_s=i)
+        for i, name in enumerate(EVENTS)
+    ]
+    log = "\n".join(["[AutogradeApp | INFO] unrelated"] + [f"[AutogradeApp | WARNING] {line}" for line in lines])
     parsed = parse_events(log)
     assert [event.event for event in parsed] == list(EVENTS)
-    assert [event.cwd for event in parsed] == [f"/course/autograded/s{i}/20_capstone"
-                                              for i in range(len(EVENTS))]
+    assert [event.cwd for event in parsed] == [f"/course/autograded/s{i}/20_capstone" for i in range(len(EVENTS))]
     assert parsed[1].detail == "why 1\nsecond line"
     assert parsed[2].extra == {"budget_s": 2}
 
@@ -37,12 +37,15 @@ def test_lines_without_the_marker_are_not_events():
     assert parse_events("") == []
 
 
-@pytest.mark.parametrize("line, reason", [
-    (f"{PREFIX} budget-exceeded", "malformed"),
-    (f'{PREFIX} no-such-event {{"cwd": "/w", "detail": "d"}}', "unknown grading event"),
-    (f'{PREFIX} kernel-died {{"cwd": "/w", "detail": }}', "invalid JSON"),
-    (f'{PREFIX} kernel-died {{"cwd": 3, "detail": "d"}}', "lacks string fields"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (f"{PREFIX} budget-exceeded", "malformed"),
+        (f'{PREFIX} no-such-event {{"cwd": "/w", "detail": "d"}}', "unknown grading event"),
+        (f'{PREFIX} kernel-died {{"cwd": "/w", "detail": }}', "invalid JSON"),
+        (f'{PREFIX} kernel-died {{"cwd": 3, "detail": "d"}}', "lacks string fields"),
+    ],
+)
 def test_a_marked_line_that_is_not_an_event_is_refused_with_the_line(line, reason):
     with pytest.raises(ValueError, match=reason):
         parse_event(line)

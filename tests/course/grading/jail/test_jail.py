@@ -2,6 +2,7 @@
 grades purpose-written notebooks in real bubblewrap jails, with small limits so the floods stay
 harmless on a 2-core machine. Perfect students are graded before and after the attackers in the
 same run and must keep their exact scores."""
+
 from __future__ import annotations
 
 import os
@@ -42,10 +43,14 @@ BUDGET_S = 20
 MEMORY_MIB = 1024
 MAX_PROCESSES = 64
 WRITE_MIB = 32
-LIMITS = [f"--JailSettings.budget_s={BUDGET_S}", f"--JailSettings.memory_mib={MEMORY_MIB}",
-          f"--JailSettings.max_processes={MAX_PROCESSES}", f"--JailSettings.write_mib={WRITE_MIB}",
-          # far above the budget: a notebook that stops early was stopped by the budget
-          "--Execute.timeout=600"]
+LIMITS = [
+    f"--JailSettings.budget_s={BUDGET_S}",
+    f"--JailSettings.memory_mib={MEMORY_MIB}",
+    f"--JailSettings.max_processes={MAX_PROCESSES}",
+    f"--JailSettings.write_mib={WRITE_MIB}",
+    # far above the budget: a notebook that stops early was stopped by the budget
+    "--Execute.timeout=600",
+]
 FULL = sum(POINTS.values())
 
 # Processes named by this run's own number, so a leftover is found without confusing it with
@@ -138,8 +143,11 @@ class Run:
     probe_paths: list
 
     def events(self, name: str, student: str) -> list:
-        return [e for e in parse_events(self.result.stderr) if e.event == name
-                and Path(e.cwd).parts[-2:] == (student, ASSIGNMENT)]
+        return [
+            e
+            for e in parse_events(self.result.stderr)
+            if e.event == name and Path(e.cwd).parts[-2:] == (student, ASSIGNMENT)
+        ]
 
     def score(self, student: str) -> float:
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
@@ -158,9 +166,16 @@ def course(tmp_path_factory):
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.setblocking(False)
-    paths = [str(root / "gradebook.db"), str(root / "submitted"), str(root / "autograded"),
-             str(root / "build"), str(REPO / "src"), str(REPO / "tinytorch_course"),
-             str(REPO / "tinytorch" / "olympics"), str(REPO / "nbgrader_config.py")]
+    paths = [
+        str(root / "gradebook.db"),
+        str(root / "submitted"),
+        str(root / "autograded"),
+        str(root / "build"),
+        str(REPO / "src"),
+        str(REPO / "tinytorch_course"),
+        str(REPO / "tinytorch" / "olympics"),
+        str(REPO / "nbgrader_config.py"),
+    ]
     probe = visibility_probe(paths, listener.getsockname()[1])
     yield root, release, listener, paths, probe, pristine
     listener.close()
@@ -169,8 +184,15 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def jailed(course) -> Run:
     root, release, listener, paths, probe, _ = course
-    students = {"a-control": "pass", "b-probe": probe, "c-killer": KILLER, "d-daemon": DAEMON,
-                "e-limits": LIMITS_PROBE, "f-loop": LOOP, "z-control": "pass"}
+    students = {
+        "a-control": "pass",
+        "b-probe": probe,
+        "c-killer": KILLER,
+        "d-daemon": DAEMON,
+        "e-limits": LIMITS_PROBE,
+        "f-loop": LOOP,
+        "z-control": "pass",
+    }
     for student, code in students.items():
         submit(root, release, student, code)
     start = time.monotonic()
@@ -262,8 +284,7 @@ def test_no_unjailed_kernel_ran(jailed):
 
 
 def test_a_missing_bwrap_refuses_to_grade_naming_cause_and_fix(unjailed_copy):
-    result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT,
-                          "--JailSettings.bwrap=/nonexistent/bwrap")
+    result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--JailSettings.bwrap=/nonexistent/bwrap")
     assert result.returncode != 0
     [event] = [e for e in parse_events(result.stderr) if e.event == JAIL_REFUSED]
     assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
@@ -274,8 +295,7 @@ def test_a_missing_bwrap_refuses_to_grade_naming_cause_and_fix(unjailed_copy):
 
 def test_sandbox_0_runs_unjailed_and_says_so(unjailed_copy, course):
     listener = course[2]
-    result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--force", *LIMITS,
-                          env={"SANDBOX": "0"})
+    result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--force", *LIMITS, env={"SANDBOX": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
     [event] = [e for e in parse_events(result.stderr) if e.event == UNSAFE_NO_SANDBOX]
     assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)

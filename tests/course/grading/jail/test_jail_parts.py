@@ -1,5 +1,6 @@
 """The jail's parts that need no kernel: the opt-out switch, the mounted student package, the
 working-folder copy, and what the bubblewrap command line mounts."""
+
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,16 @@ from tinytorch_course.paths import REPO
 from tinytorch_course.student.package import cached_package, package_bytes
 
 
-@pytest.mark.parametrize("environ, jailed", [({}, True), ({"SANDBOX": "1"}, True),
-                                             ({"SANDBOX": "0"}, False), ({"SANDBOX": " 0 "}, False),
-                                             ({"SANDBOX": "no"}, True)])
+@pytest.mark.parametrize(
+    "environ, jailed",
+    [
+        ({}, True),
+        ({"SANDBOX": "1"}, True),
+        ({"SANDBOX": "0"}, False),
+        ({"SANDBOX": " 0 "}, False),
+        ({"SANDBOX": "no"}, True),
+    ],
+)
 def test_only_sandbox_0_turns_the_jail_off(environ, jailed):
     assert sandbox_requested(environ) is jailed
 
@@ -45,25 +53,36 @@ def test_working_files_are_regular_files_only_and_bounded(tmp_path):
 
 
 def test_the_kernel_environment_keeps_nothing_but_the_listed_variables():
-    env = kernel_env({"NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1",
-                      "AWS_SECRET_ACCESS_KEY": "x", "PYTHONPATH": str(REPO), "HOME": "/root"})
+    env = kernel_env(
+        {
+            "NBGRADER_EXECUTION": "autograde",
+            "OMP_NUM_THREADS": "1",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "PYTHONPATH": str(REPO),
+            "HOME": "/root",
+        }
+    )
     assert env["NBGRADER_EXECUTION"] == "autograde" and env["OMP_NUM_THREADS"] == "1"
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["PYTHONPATH"] == STUDENT_MOUNT and env["HOME"] == "/tmp"
 
 
 def test_nothing_of_the_course_root_is_mounted_but_the_venv(tmp_path):
-    layout = JailLayout(workdir="/home/student/a", files=(("nb.ipynb", 7),),
-                        socket_dir=str(tmp_path / "s"), connection_file=str(tmp_path / "c.json"),
-                        connection_fd=8, python_roots=python_roots(),
-                        student_dir=str(tmp_path / "pkg"), uid=None)
+    layout = JailLayout(
+        workdir="/home/student/a",
+        files=(("nb.ipynb", 7),),
+        socket_dir=str(tmp_path / "s"),
+        connection_file=str(tmp_path / "c.json"),
+        connection_fd=8,
+        python_roots=python_roots(),
+        student_dir=str(tmp_path / "pkg"),
+        uid=None,
+    )
     argv = bwrap_argv(JailSettings(), layout, ["python", "-m", "ipykernel_launcher"])
-    sources = [argv[i + 1] for i, arg in enumerate(argv)
-               if arg in ("--bind", "--ro-bind", "--ro-bind-try")]
+    sources = [argv[i + 1] for i, arg in enumerate(argv) if arg in ("--bind", "--ro-bind", "--ro-bind-try")]
     inside_repo = [s for s in sources if Path(s).resolve().is_relative_to(REPO)]
     assert all(Path(s).resolve().is_relative_to(REPO / ".venv") for s in inside_repo), inside_repo
-    assert {"--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
-            "--new-session"} <= set(argv)
+    assert {"--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--new-session"} <= set(argv)
     assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]
 
 

@@ -2,6 +2,7 @@
 environment, and a checkout reached through a link. The jail mounts the environment at its
 resolved path, so it must also run the interpreter by that path (it once ran the unresolved one,
 which does not exist inside the jail, and every kernel failed to start)."""
+
 from __future__ import annotations
 
 import os
@@ -18,11 +19,16 @@ def test_a_linked_environment_and_checkout_grade_normally(tmp_path: Path) -> Non
     root = tmp_path / "course"
     root.mkdir()
     release = build_course(root)
-    submit(root, release, "linked", report("""
+    submit(
+        root,
+        release,
+        "linked",
+        report("""
         import sys
         found["executable"] = sys.executable
         found["prefix"] = sys.prefix
-    """))
+    """),
+    )
     shared_env = tmp_path / "shared-venv"
     shared_env.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
     checkout = tmp_path / "checkout"
@@ -30,9 +36,14 @@ def test_a_linked_environment_and_checkout_grade_normally(tmp_path: Path) -> Non
     python = shared_env / "bin" / Path(sys.executable).name
     course = tmp_path / "linked-course"
     course.symlink_to(root, target_is_directory=True)
-    done = subprocess.run([str(python), "-m", "nbgrader", "autograde", ASSIGNMENT,
-                           f"--CourseDirectory.root={course}"],
-                          cwd=checkout, env=nbgrader_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(python), "-m", "nbgrader", "autograde", ASSIGNMENT, f"--CourseDirectory.root={course}"],
+        cwd=checkout,
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     nb = autograded(root, "linked")
     assert errors(nb, "test-first") == [] and errors(nb, "test-after") == [], done.stderr

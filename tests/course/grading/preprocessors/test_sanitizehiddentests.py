@@ -1,5 +1,6 @@
 """Fast checks of SanitizeHiddenTests without a kernel: hidden-test lines found and dropped from
 tracebacks and printed text."""
+
 from __future__ import annotations
 
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import (
@@ -10,7 +11,7 @@ from tinytorch_course.grading.preprocessors.sanitizehiddentests import (
     strip_ansi,
 )
 
-CELL = '''def test_speed():
+CELL = """def test_speed():
     assert speed() > 1, "speed should be above 1"
     ### BEGIN HIDDEN TESTS
     secret = speed(calibrate=True)
@@ -18,21 +19,21 @@ CELL = '''def test_speed():
     ### END HIDDEN TESTS
 
 
-test_speed()'''
+test_speed()"""
 
 # An IPython 8 traceback as a kernel sends it: one entry per frame, colour codes included.
 TRACEBACK = [
     "\x1b[31m---------------------------------------------------------------------------\x1b[39m",
     "\x1b[31mAssertionError\x1b[39m                            Traceback (most recent call last)",
     "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[7]\x1b[39m\x1b[32m, line 9\x1b[39m\n"
-    "\x1b[32m      5\x1b[39m     assert abs(secret - 2.0) < 1e-6, \"speed must be baseline / optimized\"\n"
+    '\x1b[32m      5\x1b[39m     assert abs(secret - 2.0) < 1e-6, "speed must be baseline / optimized"\n'
     "\x1b[32m      6\x1b[39m     ### END HIDDEN TESTS\n"
     "\x1b[32m----> 9\x1b[39m test_speed()\n",
     "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[7]\x1b[39m\x1b[32m, line 5\x1b[39m, "
     "in \x1b[36mtest_speed\x1b[39m\x1b[34m()\x1b[39m\n"
     "\x1b[32m      3\x1b[39m     ### BEGIN HIDDEN TESTS\n"
     "\x1b[32m      4\x1b[39m     secret = speed(calibrate=True)\n"
-    "\x1b[32m----> 5\x1b[39m     assert abs(secret - 2.0) < 1e-6, \"speed must be baseline / optimized\"\n"
+    '\x1b[32m----> 5\x1b[39m     assert abs(secret - 2.0) < 1e-6, "speed must be baseline / optimized"\n'
     "      \x1b[31m^^^^^^^^^^^^^^^^^^^^^^^\x1b[39m\n",
     "\x1b[31mAssertionError\x1b[39m: speed must be baseline / optimized",
 ]
@@ -55,7 +56,7 @@ def test_sanitized_traceback_keeps_test_name_type_and_message_only():
 
 
 def test_frames_without_hidden_code_are_untouched():
-    frame = "\x1b[32m----> 2\x1b[39m     assert speed() > 1, \"speed should be above 1\"\n"
+    frame = '\x1b[32m----> 2\x1b[39m     assert speed() > 1, "speed should be above 1"\n'
     assert sanitize_traceback([frame], hidden_lines(CELL)) == [frame]
 
 

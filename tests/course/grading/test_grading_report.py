@@ -3,6 +3,7 @@ LocalCluster, every kernel in the jail): one line per submission, printed and wr
 the gradebook, with the reason for anything not graded normally — a file that is not a notebook,
 a notebook that is not JSON, a notebook that loops forever and is stopped at its (small) budget,
 and a run the instructor made unjailed with SANDBOX=0. Nothing is silently 0."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,15 +29,28 @@ LOOP_CELL = "generate-submission"
 class Graded:
     root: Path
     run: subprocess.CompletedProcess
-    written_txt: str                 # the report files the first run left
+    written_txt: str  # the report files the first run left
     written_csv: dict
     unjailed: subprocess.CompletedProcess
 
 
 def _autograde(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tinytorch_course.grading.coordinator",
-                           "--jobs", "2", "--course-root", str(root), *argv],
-                          cwd=REPO, env=env or nbgrader_env(), capture_output=True, text=True)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tinytorch_course.grading.coordinator",
+            "--jobs",
+            "2",
+            "--course-root",
+            str(root),
+            *argv,
+        ],
+        cwd=REPO,
+        env=env or nbgrader_env(),
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +60,10 @@ def graded(built_course, tmp_path_factory) -> Graded:
     shutil.copy(built_course.root / "gradebook.db", root / "gradebook.db")
     reference = reference_submission(built_course.release, built_course.source)
     write_submission(reference, submission_path(root, "reference"))
-    write_submission(mutate(reference, LOOP_CELL, [(r"\A", "while True:\n    pass\n")], regex=True),
-                     submission_path(root, "loops-forever"))
+    write_submission(
+        mutate(reference, LOOP_CELL, [(r"\A", "while True:\n    pass\n")], regex=True),
+        submission_path(root, "loops-forever"),
+    )
     not_json = submission_path(root, "not-json")
     not_json.parent.mkdir(parents=True)
     not_json.write_text('{"cells": [{"cell_type": "code", "source": ')
@@ -56,8 +72,7 @@ def graded(built_course, tmp_path_factory) -> Graded:
     not_notebook.write_text("print('my answers')\n")
     run = _autograde(root, "--", f"--JailSettings.budget_s={BUDGET_S}")
     written_txt, written_csv = (root / REPORT_TXT).read_text(), read_report(root / REPORT_CSV)
-    unjailed = _autograde(root, "--force", "--student", "reference",
-                          env={**nbgrader_env(), "SANDBOX": "0"})
+    unjailed = _autograde(root, "--force", "--student", "reference", env={**nbgrader_env(), "SANDBOX": "0"})
     return Graded(root, run, written_txt, written_csv, unjailed)
 
 
