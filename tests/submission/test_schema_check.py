@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -75,3 +78,60 @@ def test_same_errors_as_plain_jsonschema(mutations):
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed this path
     assert report(CHECKER.iter_errors(sub)) == report(REFERENCE.iter_errors(sub)), json.dumps(sub)[:400]
+
+
+def test_the_schema_it_is_given_is_left_as_it_was():
+    schema = load_schema()
+    before = copy.deepcopy(schema)
+    checker = SchemaChecker(schema)
+    assert checker.accepts_fast(TEMPLATE)
+    list(checker.iter_errors(dict(TEMPLATE, schema_version=3)))
+    assert schema == before
+
+
+def test_the_full_validator_runs_on_the_schema_with_its_refs_written_out():
+    assert "$ref" not in json.dumps(SchemaChecker(load_schema()).full.schema)
+
+
+def test_a_bad_sample_among_many_gets_jsonschemas_own_error():
+    sub = copy.deepcopy(TEMPLATE)
+    sub["optimized"]["latency_samples_ms"] = [0.2] * 500
+    sub["optimized"]["latency_samples_ms"][317] = -1.0
+    sub["baseline"]["latency_samples_ms"][5] = "slow"
+    errors = report(CHECKER.iter_errors(sub))
+    assert errors == report(REFERENCE.iter_errors(sub))
+    assert [path for path, _ in errors] == [
+        ["baseline", "latency_samples_ms", "5"],
+        ["optimized", "latency_samples_ms", "317"],
+    ]
+
+
+def _modules_after(code: str) -> set[str]:
+    """The names in sys.modules after `code` runs in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_a_leaderboard_worker_imports_jsonschema_without_the_format_packages():
+    from tinytorch.submission.schema_check import FORMAT_PACKAGES
+
+    installed = {name for name in FORMAT_PACKAGES if importlib.util.find_spec(name)}
+    assert installed, "no format package is installed: nothing to leave out"
+    check = "from tinytorch.submission.schema import schema_checker\nschema_checker().full\n"
+    default = _modules_after(check)
+    assert "jsonschema" in default
+    assert default & installed == installed - {"rfc3987_syntax"}  # left out by default: see import_jsonschema
+    worker = _modules_after(
+        f"from tinytorch.submission.schema_check import leave_out_format_packages\nleave_out_format_packages()\n{check}"
+    )
+    assert "jsonschema" in worker and not worker & installed
+    after = _modules_after(
+        "from tinytorch.submission.schema_check import leave_out_format_packages\nleave_out_format_packages()\n"
+        f"{check}import isoduration, idna\n"
+    )
+    assert {"isoduration", "idna"} <= after  # imports after jsonschema's still work

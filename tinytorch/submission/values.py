@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
-from tinytorch.submission.paths import json_path
+from tinytorch.submission.paths import JSON_SCALAR_TYPES, children, json_path
+
+#: The exact types of JSON numbers (a bool is an int to Python, but not a number here).
+_NUMBER_TYPES = frozenset({int, float})
 
 
 def is_number(value: Any) -> bool:
@@ -18,11 +22,30 @@ def is_number(value: Any) -> bool:
         return False
 
 
+def _only_finite_scalars(values: Collection) -> bool:
+    """True when `values` are plain JSON scalars and every number among them is finite.
+
+    The sum of the numbers is finite only when each is: a NaN or an infinity carries through a
+    sum, and an int too large for a float cannot be added to one. A sum that overflows although
+    every number is finite only sends the values to the element-by-element check.
+    """
+    types = set(map(type, values))  # one pass at C speed, however many values
+    if not types <= JSON_SCALAR_TYPES:
+        return False
+    numbers = values if types <= _NUMBER_TYPES else [v for v in values if type(v) in _NUMBER_TYPES]
+    try:
+        return math.isfinite(sum(numbers, 0.0))
+    except OverflowError:
+        return False
+
+
 def non_finite_paths(node: Any) -> list:
     """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
     found, stack = [], [(node, ())]
     while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
         value, path = stack.pop()
+        if isinstance(value, (dict, list)) and _only_finite_scalars(children(value)):
+            continue  # nothing to report inside, and no container to visit
         if isinstance(value, dict):
             stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
         elif isinstance(value, list):
