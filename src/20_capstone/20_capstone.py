@@ -427,6 +427,7 @@ class KnownCostModel:
         self.stall_every, self.stall_ms = stall_every, stall_ms
         self.weight = Tensor(np.zeros((64, n_classes), dtype=np.float32))
         self.calls: list = []   # (rows, autograd on?, ms it took, a slow first call?) in call order
+        self.spans: list = []   # (start, end) of each call by time.perf_counter_ns, in call order
         self.inputs: dict = {}  # rows -> every input of that many rows, kept so that ids stay distinct
 
     def cost_ms(self, rows: int) -> float:
@@ -437,20 +438,31 @@ class KnownCostModel:
         """How many calls so far had `rows` samples."""
         return len(self.inputs.get(rows, []))
 
+    def envelope_ms(self, i: int) -> float:
+        """From the end of the call before call `i` to the start of the call after it: the most a
+        stopwatch around call `i` alone can read (unbounded for the first and last call)."""
+        if i == 0 or i + 1 >= len(self.spans):
+            return float("inf")
+        return (self.spans[i + 1][0] - self.spans[i - 1][1]) / 1e6
+
     def median_range(self, rows: int, runs: int) -> tuple:
-        """The lowest and highest median, by its own stopwatch, of `runs` consecutive calls on
-        `rows` samples: a timing of `runs` such calls must have a median in between."""
-        times = [ms for r, _, ms, _ in self.calls if r == rows]
-        assert len(times) >= runs, f"model.forward ran {len(times)} times on {rows} sample(s), fewer than {runs}"
-        medians = [float(np.median(times[i:i + runs])) for i in range(len(times) - runs + 1)]
-        return min(medians), max(medians)
+        """The lowest median of `runs` consecutive calls on `rows` samples by the model's own
+        stopwatch, and the highest median of their envelopes. A stopwatch around each call reads
+        at least the call and at most its envelope, however busy the machine, so a timing of
+        `runs` such calls has a median in between."""
+        picked = [i for i, call in enumerate(self.calls) if call[0] == rows]
+        assert len(picked) >= runs, f"model.forward ran {len(picked)} times on {rows} sample(s), fewer than {runs}"
+        inner = [self.calls[i][2] for i in picked]
+        outer = [self.envelope_ms(i) for i in picked]
+        windows = range(len(picked) - runs + 1)
+        return (min(float(np.median(inner[k:k + runs])) for k in windows),
+                max(float(np.median(outer[k:k + runs])) for k in windows))
 
     def median_within(self, median_ms: float, rows: int, runs: int) -> bool:
-        """`median_ms` is the median of `runs` consecutive calls on `rows` samples. Timing
-        around a call can only add to what the call took, so the lower bound is tight; the upper
-        one leaves room for the pauses of a busy machine."""
+        """`median_ms` is the median of `runs` consecutive calls on `rows` samples: it lies
+        between the bounds of median_range, with a margin for the clock's own cost."""
         low, high = self.median_range(rows, runs)
-        return 0.95 * low <= median_ms <= 1.5 * high + 0.5
+        return 0.95 * low <= median_ms <= 1.05 * high + 0.05
 
     def forward(self, x: Tensor) -> Tensor:
         """Spin for the cost of `x`'s rows, log the call, and return zero scores."""
@@ -465,7 +477,9 @@ class KnownCostModel:
             ms += self.stall_ms
         grad = autograd_on()
         spin(ms)
-        self.calls.append((rows, grad, (time.perf_counter_ns() - start) / 1e6, slow))
+        end = time.perf_counter_ns()
+        self.calls.append((rows, grad, (end - start) / 1e6, slow))
+        self.spans.append((start, end))
         return Tensor(np.zeros((rows, self.weight.shape[1]), dtype=np.float32))
 
     def parameters(self) -> list:
