@@ -28,6 +28,8 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from tinytorch_course.grading.plugins.canonicalnotebookexporter import CanonicalNotebookExporter
+from tinytorch_course.grading.preprocessors.failunreadable import FailUnreadable
 from tinytorch_course.grading.preprocessors.jailedexecute import JailedExecute
 from tinytorch_course.grading.preprocessors.restorelockedcells import RestoreLockedCells
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import SanitizeHiddenTests
@@ -40,6 +42,20 @@ c.CourseDirectory.release_directory = RELEASE_DIRECTORY
 
 # Students are whoever appears in submitted/; no roster to maintain.
 c.Autograde.create_student = True
+
+# What is graded is the canonical notebook of each hand-in: the assignment's source notebook with
+# only the text of the student's answer cells and added code cells (tinytorch_course/grading/
+# canonical.py). The exporter reads the hand-in safely (no link followed, size, depth, UTF-8 and
+# structure checked); an unreadable one scores 0 with its reason instead of stopping the student.
+c.Autograde.exporter_class = CanonicalNotebookExporter
+
+# Only the notebook is graded: stock nbgrader copies every other file of a folder it converts
+# (BaseConverter.init_assignment, before any preprocessor or hook runs, following links), so
+# autograde would copy the files beside a hand-in into autograded/ and from there into the jail's
+# working folder, where a numpy.py shadows numpy and a link reads whatever it points at. No name is
+# copied, in any command: the capstone ships no file besides its notebook, and the course collects
+# by copying notebooks into submitted/ (nbgrader's exchange commands would copy nothing).
+c.CourseDirectory.ignore = ["*", ".*"]
 
 # Per-cell timeout: an infinite loop is interrupted and costs only the cell it is in; the kernel
 # stays alive and the rest of the notebook runs. The slowest honest cell (training) takes a few
@@ -66,8 +82,10 @@ c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 # Execute replaced by its subclass JailedExecute, whose kernel manager starts each kernel jailed
 # and whose notebook is still graded when the kernel dies or runs out of its budget. SANDBOX=0 in
 # the environment grades unjailed (logged).
+# FailUnreadable, right after it, fails every cell of a hand-in that could not be read (a 0).
 c.Autograde.autograde_preprocessors = [
     JailedExecute,
+    FailUnreadable,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -23,7 +23,6 @@ every submission was graded, 1 when some could not be (the report says why), 2 o
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -34,7 +33,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
 from tinytorch.olympics.cli import positive_int
+from tinytorch_course.grading.canonical import canonical_notebook
 from tinytorch_course.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
 from tinytorch_course.grading.gradebook import (
     import_api,
@@ -44,17 +47,17 @@ from tinytorch_course.grading.gradebook import (
     student_records,
     template_gradebook,
 )
+from tinytorch_course.grading.handed_in import TooLarge, Unreadable, folder_names, read_beneath, read_handed_in
 from tinytorch_course.grading.report import (
     NOT_GRADED,
     SKIPPED,
     ReportLine,
     build_line,
     events_by_student,
-    submission_problem,
     to_text,
     write_report,
 )
-from tinytorch_course.grading.tamper_signs import submission_tamper_signs
+from tinytorch_course.grading.tamper_signs import tamper_signs
 from tinytorch_course.grading.task import CourseBundle, Submission, TaskResult, read_files
 from tinytorch_course.paths import (
     ASSIGNMENT_ID,
@@ -223,23 +226,22 @@ def grade_course(
     collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
     failures: list[TaskFailure] = []
     checks: dict[str, SubmissionChecks] = {}
-    submitted = {s: read_files(course_root / SUBMITTED / s / assignment) for s in todo}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
         # While the cluster's workers start in their own processes, this process reads the
-        # bundle and the roster, then imports nbgrader's gradebook API for the merges (its cores
-        # are idle then, and busy grading at the first merge); the submissions are checked for
-        # the report while they are graded.
+        # bundle, the roster and the hand-ins (each made canonical), then imports nbgrader's
+        # gradebook API for the merges (its cores are idle then, and busy grading at the first
+        # merge); the canonical notebooks are reviewed for the report while they are graded.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
             pool.submit(import_api)
-            checking = pool.submit(_check_submissions, course_root, submitted)
+            checking = pool.submit(lambda: _check_submissions(*reading.result()[2:]))
             with dask_client(scheduler, jobs) as client:
-                bundle, records = reading.result()
+                bundle, records, _, handed_in = reading.result()
                 hosts = tasks_per_host(client)
                 bundle = replace(bundle, tasks_per_host=hosts)
                 tasks = [
-                    [Submission(s, submitted[s], records.get(s)) for s in group]
+                    [Submission(s, handed_in[s].files, records.get(s)) for s in group]
                     for group in groups(todo, sum(hosts.values()), per_task)
                 ]
                 failures = run_tasks(client, bundle, tasks, collector)
@@ -251,10 +253,57 @@ def grade_course(
 
 def _read_inputs(
     course_root: Path, options: list[str], assignment: str, students: list[str]
-) -> tuple[CourseBundle, dict]:
-    """The bundle every task shares and the gradebook's records of ``students``."""
+) -> tuple[CourseBundle, dict, NotebookNode, dict[str, HandIn]]:
+    """The bundle every task shares, the gradebook's records of ``students``, the assignment's
+    notebook and the hand-in of each student."""
     bundle = course_bundle(course_root, options, assignment)
-    return bundle, student_records(course_root / GRADEBOOK, assignment, students)
+    records = student_records(course_root / GRADEBOOK, assignment, students)
+    given = _assignment_notebook(course_root)
+    return bundle, records, given, {s: hand_in(course_root, s, given, assignment) for s in students}
+
+
+#: The file of a submitted folder nbgrader reads besides the notebook: when it was handed in.
+TIMESTAMP = "timestamp.txt"
+TIMESTAMP_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class HandIn:
+    """One student's hand-in as grading sees it: the files a task is sent (the canonical
+    notebook, the timestamp), why it holds no readable notebook, and the canonical notebook."""
+
+    files: dict[str, bytes]
+    problem: str | None
+    canonical: NotebookNode | None
+
+
+def _assignment_notebook(course_root: Path) -> NotebookNode:
+    """The assignment's nbgrader source notebook, which every canonical notebook is built from."""
+    path = source_notebook_path(course_root)
+    if not path.is_file():
+        raise FileNotFoundError(f"no nbgrader source at {path}: build the release first (make release)")
+    return nbformat.read(str(path), as_version=4)
+
+
+def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: str = ASSIGNMENT_ID) -> HandIn:
+    """What grading takes of ``submitted/<student>/<assignment>/``: the canonical notebook of its
+    ``<notebook>.ipynb`` (read without following links, see grading.handed_in) and its timestamp;
+    no other file of the folder."""
+    folder, name = Path(course_root) / SUBMITTED, f"{NOTEBOOK_ID}.ipynb"
+    files = {}
+    try:
+        files[TIMESTAMP] = read_beneath(folder, (student, assignment, TIMESTAMP), TIMESTAMP_BYTES)
+    except (OSError, TooLarge):  # none, or not a plain small file: graded as handed in on time
+        pass
+    try:
+        cells = read_handed_in(folder, (student, assignment, name))
+    except FileNotFoundError:
+        found = ", ".join(folder_names(folder, (student, assignment))) or "nothing"
+        return HandIn(files, f"not a notebook: no {name} was submitted (found: {found})", None)
+    notebook = canonical_notebook(given, cells)
+    files[name] = nbformat.writes(notebook, version=4).encode("utf-8")
+    problem = f"unreadable: {cells.reason}" if isinstance(cells, Unreadable) else None
+    return HandIn(files, problem, notebook)
 
 
 @dataclass(frozen=True)
@@ -265,16 +314,14 @@ class SubmissionChecks:
     tamper_signs: list[str]  # names its own cells use that kernel tampering needs
 
 
-def _check_submissions(course_root: Path, submitted: dict[str, dict[str, bytes]]) -> dict[str, SubmissionChecks]:
-    """:class:`SubmissionChecks` of each submitted folder, by student."""
-    if not submitted:
-        return {}
-    given = json.loads(source_notebook_path(course_root).read_text(encoding="utf-8"))
+def _check_submissions(given: NotebookNode, handed_in: dict[str, HandIn]) -> dict[str, SubmissionChecks]:
+    """:class:`SubmissionChecks` of each hand-in, by student: the tamper review reads the
+    canonical notebook, the one that is graded."""
     return {
         student: SubmissionChecks(
-            submission_problem(files, NOTEBOOK_ID), submission_tamper_signs(files, NOTEBOOK_ID, given)
+            hand.problem, tamper_signs(hand.canonical, given) if hand.canonical is not None else []
         )
-        for student, files in submitted.items()
+        for student, hand in handed_in.items()
     }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -44,25 +43,6 @@ class ReportLine:
     score: float | None
     max_score: float | None
     reason: str = ""
-
-
-def submission_problem(files: dict[str, bytes], notebook: str) -> str | None:
-    """Why a submitted folder holds no gradable ``<notebook>.ipynb``, or None when it does."""
-    import nbformat
-
-    name = f"{notebook}.ipynb"
-    if name not in files:
-        handed_in = ", ".join(sorted(files)) or "nothing"
-        return f"not a notebook: no {name} was submitted (found: {handed_in})"
-    try:
-        data = json.loads(files[name].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return f"not JSON: {name} cannot be parsed ({err})"
-    try:
-        nbformat.validate(nbformat.reads(json.dumps(data), as_version=4))
-    except Exception as err:  # nbformat raises several unrelated types for a bad notebook
-        return f"not a notebook: {name} is JSON but not a valid notebook ({type(err).__name__})"
-    return None
 
 
 def event_reason(event: GradingEvent) -> str:
@@ -108,11 +88,11 @@ def build_line(
     reasons = [event_reason(e) for e in events]
     if tamper_signs:
         reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: " + "; ".join(tamper_signs))
+    if problem:  # an unreadable hand-in is graded (0) all the same: the reason stays on its line
+        reasons.insert(0, problem)
     if autograded:
         status = REVIEW if tamper_signs else GRADED
         return ReportLine(student, status, *(score or (None, None)), "; ".join(reasons))
-    if problem:
-        reasons.insert(0, problem)
     if not reasons:
         reasons.append(f"nbgrader could not grade it (see {log_name})")
     return ReportLine(student, NOT_GRADED, *(score or (None, None)), "; ".join(reasons))

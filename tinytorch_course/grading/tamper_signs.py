@@ -15,7 +15,6 @@ report with the names found, so the instructor reads those cells before releasin
 from __future__ import annotations
 
 import io
-import json
 import re
 import tokenize
 from collections.abc import Iterable
@@ -130,16 +129,6 @@ def tamper_signs(submitted: dict, assignment: dict) -> list[str]:
             where = f"cell {grade_id!r}" if grade_id else f"cell {index + 1}"
             signs.append(f"{', '.join(names)} ({where})")
     return signs
-
-
-def submission_tamper_signs(files: dict[str, bytes], notebook: str, assignment: dict) -> list[str]:
-    """:func:`tamper_signs` of the submitted ``<notebook>.ipynb`` among ``files`` (name → bytes);
-    empty when there is no readable notebook (the report says why elsewhere)."""
-    try:
-        submitted = json.loads(files[f"{notebook}.ipynb"].decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, ValueError):
-        return []
-    return tamper_signs(submitted, assignment) if isinstance(submitted, dict) else []
 
 
 def _text(source: object) -> str:

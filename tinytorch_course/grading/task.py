@@ -48,7 +48,8 @@ class CourseBundle:
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's submitted folder, as bytes, and what the gradebook knew of the student."""
+    """What a task grades of one student, as bytes (the canonical notebook and the timestamp of
+    the hand-in, see ``coordinator.hand_in``), and what the gradebook knew of the student."""
 
     student_id: str
     files: Files
@@ -122,6 +123,8 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
             bundle.assignment,
             f"--CourseDirectory.root={root}",
             *jail_options(cached_package(bundle.student_package)),
+            # the coordinator sent canonical notebooks (grading.canonical), not the hand-ins
+            "--CanonicalNotebookExporter.prebuilt=True",
             *bundle.options,
         ],
         REPO,

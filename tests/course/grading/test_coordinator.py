@@ -5,7 +5,6 @@ real in test_autograde.py, test_grading_report.py and test_autograde_dask.py."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 from pathlib import Path
@@ -112,27 +111,39 @@ def test_the_student_package_travels_without_solution_modules(tmp_path, gradeboo
     assert not any(name.startswith("tinytorch/olympics") for name in bundle.student_package)
 
 
-def _notebook_bytes() -> bytes:
-    return nbformat.writes(nbformat.v4.new_notebook()).encode()
-
-
-@pytest.mark.parametrize(
-    "files, expected",
-    [
-        ({f"{NOTEBOOK_ID}.ipynb": _notebook_bytes()}, None),
-        ({"capstone.py": b"print(1)"}, "not a notebook: no capstone.ipynb was submitted (found: capstone.py)"),
-        ({}, "not a notebook: no capstone.ipynb was submitted (found: nothing)"),
-        ({f"{NOTEBOOK_ID}.ipynb": b'{"cells": ['}, "not JSON: capstone.ipynb cannot be parsed"),
-        ({f"{NOTEBOOK_ID}.ipynb": b"\xff\xfe"}, "not JSON: capstone.ipynb cannot be parsed"),
-        (
-            {f"{NOTEBOOK_ID}.ipynb": json.dumps({"cells": 3}).encode()},
-            "not a notebook: capstone.ipynb is JSON but not a valid notebook",
-        ),
-    ],
-)
-def test_why_a_submission_cannot_be_graded(files, expected):
-    problem = report.submission_problem(files, NOTEBOOK_ID)
-    assert (problem is None) if expected is None else problem.startswith(expected)
+def test_a_hand_in_is_sent_as_its_canonical_notebook_and_timestamp_only(course):
+    """What a task is sent of a submitted folder: the canonical notebook (no output, no file beside
+    it, no link followed) and the timestamp; and the report's words when there is no notebook."""
+    given = nbformat.v4.new_notebook()
+    given.cells = [nbformat.v4.new_code_cell("x = 1", id="given")]
+    folder = course / "submitted" / "ana" / ASSIGNMENT_ID
+    student = nbformat.v4.new_notebook()
+    student.cells = [nbformat.v4.new_code_cell("x = 1", id="given"), nbformat.v4.new_code_cell("mine = 2", id="m")]
+    student.cells[1].outputs = [nbformat.v4.new_output("stream", text="out")]
+    (folder / f"{NOTEBOOK_ID}.ipynb").write_text(nbformat.writes(student))
+    (folder / "numpy.py").write_text("raise SystemExit")
+    (folder / "timestamp.txt").write_text("2026-12-01 10:00:00 UTC")
+    ana = coordinator.hand_in(course, "ana", given)
+    assert ana.problem is None and sorted(ana.files) == [f"{NOTEBOOK_ID}.ipynb", "timestamp.txt"]
+    assert ana.files["timestamp.txt"] == b"2026-12-01 10:00:00 UTC"
+    sent = nbformat.reads(ana.files[f"{NOTEBOOK_ID}.ipynb"].decode(), as_version=4)
+    assert sent == ana.canonical and [(c.id, c.source, c.outputs) for c in sent.cells] == [
+        ("given", "x = 1", []),
+        ("added-1", "mine = 2", []),
+    ]
+    ben = course / "submitted" / "ben" / ASSIGNMENT_ID
+    (ben / f"{NOTEBOOK_ID}.ipynb").symlink_to(folder / f"{NOTEBOOK_ID}.ipynb")
+    (ben / "timestamp.txt").symlink_to(folder / "timestamp.txt")
+    linked = coordinator.hand_in(course, "ben", given)
+    assert linked.problem == "unreadable: a link: links in a hand-in are never followed"
+    assert sorted(linked.files) == [f"{NOTEBOOK_ID}.ipynb"], "a linked timestamp is not read either"
+    (course / "submitted" / "cal" / ASSIGNMENT_ID / "capstone.py").write_text("print(1)")
+    assert coordinator.hand_in(course, "cal", given) == coordinator.HandIn(
+        {}, "not a notebook: no capstone.ipynb was submitted (found: capstone.py)", None
+    )
+    assert coordinator.hand_in(course, "dee", given).problem == (
+        "not a notebook: no capstone.ipynb was submitted (found: nothing)"
+    )
 
 
 def test_jail_events_belong_to_the_student_whose_kernel_logged_them():
@@ -159,8 +170,10 @@ def test_report_lines_give_a_reason_for_everything_not_graded_normally():
     assert (graded.status, graded.score, graded.reason) == (report.GRADED, 40.0, "budget exceeded: stopped after 10 s")
     clean = report.build_line("ben", (100.0, 100.0), True, None, [], "ben.log")
     assert clean.reason == ""
-    bad = report.build_line("cal", (0.0, 100.0), False, "not JSON: x", [], "cal.log")
-    assert (bad.status, bad.reason) == (report.NOT_GRADED, "not JSON: x")
+    bad = report.build_line("cal", (0.0, 100.0), False, "not a notebook: x", [], "cal.log")
+    assert (bad.status, bad.reason) == (report.NOT_GRADED, "not a notebook: x")
+    unread = report.build_line("cal", (0.0, 100.0), True, "unreadable: not JSON: x", [], "cal.log")
+    assert (unread.status, unread.score, unread.reason) == (report.GRADED, 0.0, "unreadable: not JSON: x")
     unknown = report.build_line("dee", None, False, None, [], "run/dee.log")
     assert unknown.score is None and "run/dee.log" in unknown.reason, "never a silent 0"
 

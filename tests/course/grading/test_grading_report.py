@@ -1,7 +1,7 @@
 """The grading report of `make autograde` (tinytorch_course/grading/coordinator.py on its default Dask
 LocalCluster, every kernel in the jail): one line per submission, printed and written next to
 the gradebook, with the reason for anything not graded normally — a file that is not a notebook,
-a notebook that is not JSON, a notebook that loops forever and is stopped at its (small) budget,
+a notebook that is not JSON (graded 0), a notebook that loops forever and is stopped at its (small) budget,
 and a run the instructor made unjailed with SANDBOX=0. Nothing is silently 0."""
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ def _line(text: str, student: str) -> str:
 def test_exit_code_1_names_what_could_not_be_graded(graded):
     assert graded.run.returncode == 1, graded.run.stdout + graded.run.stderr
     assert "could not grade" in graded.run.stderr
-    assert "not-a-notebook" in graded.run.stderr and "not-json" in graded.run.stderr
-    assert "reference" not in graded.run.stderr.split("could not grade")[1]
+    not_graded = graded.run.stderr.split("could not grade")[1]
+    assert "not-a-notebook" in not_graded
+    assert "not-json" not in not_graded and "reference" not in not_graded
 
 
 def test_report_is_printed_and_written_next_to_the_gradebook(graded):
@@ -107,11 +108,14 @@ def test_a_file_that_is_not_a_notebook_is_listed_with_what_was_handed_in(graded)
     assert graded.written_csv["not-a-notebook"]["score"] == ""
 
 
-def test_a_notebook_that_is_not_json_is_listed_as_such(graded):
-    line = _line(graded.run.stdout, "not-json")
-    assert NOT_GRADED in line and "not JSON: capstone.ipynb cannot be parsed" in line
+def test_a_notebook_that_is_not_json_is_graded_0_with_its_reason(graded):
     row = graded.written_csv["not-json"]
-    assert row["score"] == "0" and row["reason"].startswith("not JSON"), "a 0 with its reason"
+    assert (row["status"], row["score"], row["reason"]) == (
+        GRADED,
+        "0",
+        "unreadable: not JSON: Expecting value at line 1 column 44",
+    )
+    assert row["reason"] in _line(graded.run.stdout, "not-json")
 
 
 def test_a_notebook_looping_forever_is_graded_on_what_finished_and_says_budget(graded):

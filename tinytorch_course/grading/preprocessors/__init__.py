@@ -1,3 +1,4 @@
 """The course's nbgrader preprocessors, one per file, each named after its class as nbgrader names
-its own: ``JailedExecute`` (autograde's execution, in the jail), ``RestoreLockedCells``
-(sanitizing) and ``SanitizeHiddenTests`` (feedback)."""
+its own: ``JailedExecute`` (autograde's execution, in the jail), ``FailUnreadable`` (a 0 for a
+hand-in that is not a readable notebook), ``RestoreLockedCells`` (sanitizing) and
+``SanitizeHiddenTests`` (feedback)."""
