@@ -1,0 +1,99 @@
+"""The canonical notebook's cost: grading with it against grading the hand-ins as they are.
+
+Stock `nbgrader autograde 20_capstone` grades the same submissions twice in each round: as
+configured (`CanonicalNotebookExporter`: each hand-in read safely and rebuilt from the assignment
+before it runs) and with nbconvert's own `NotebookExporter` (the hand-in read as it is, as before
+the canonical step), the order flipping every round; the verdict is the median of the per-round
+ratios, at most 1.05. Also printed, without a target: what `make autograde`'s coordinator spends
+per hand-in on the same step (`coordinator.hand_in`, done while the workers start).
+
+    python benchmarks/bench_canonical.py [--students 6] [--rounds 3]
+
+Every submission is the reference solution and must score 100 both ways. Exit code 1 when the
+target is missed or a submission is not graded 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from statistics import median
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import nbformat  # noqa: E402
+from bench_autograde import _course_copy, _release, _scores  # noqa: E402
+
+from tinytorch_course.authoring.reference import reference_submission  # noqa: E402
+from tinytorch_course.grading.coordinator import hand_in, run_sequential  # noqa: E402
+from tinytorch_course.paths import source_notebook_path  # noqa: E402
+
+from _common import timed, verdict  # noqa: E402
+
+COST_TARGET = 1.05  # canonical / as handed in, stock sequential autograde
+#: nbgrader's option that grades the hand-ins as they are (the exporter before the canonical step).
+AS_HANDED_IN = ["--Autograde.exporter_class=nbconvert.exporters.NotebookExporter"]
+
+
+def _grade(built: Path, folder: Path, submissions: dict, extra: list[str], problems: list[str], label: str) -> float:
+    """Stock sequential autograde of ``submissions`` in a fresh course copy; its wall time."""
+    root = _course_copy(built, folder, submissions)
+    seconds, failed = timed(lambda: run_sequential(root, list(submissions), extra, quiet=True))
+    scores = _scores(root)
+    if failed or any(scores.get(s, {}).get("score") != 100.0 for s in submissions):
+        problems.append(f"{label}: not every submission was graded 100 (failed: {failed})")
+    shutil.rmtree(root, ignore_errors=True)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=6, help="submissions graded each way per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the verdict uses the median ratio")
+    args = parser.parse_args(argv)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-canonical-") as folder:
+        base = Path(folder)
+        built = base / "built"
+        _, proc = _release(built)
+        if proc.returncode != 0:
+            return 1
+        release = nbformat.read(str(built / "capstone.ipynb"), as_version=4)
+        given = nbformat.read(str(source_notebook_path(built)), as_version=4)
+        reference = reference_submission(release, given)
+        submissions = {f"student{k:02d}": reference for k in range(1, args.students + 1)}
+        canonical, as_is = [], []
+        for k in range(args.rounds):
+            steps = [
+                lambda k=k: canonical.append(_grade(built, base / f"c{k}", submissions, [], problems, "canonical")),
+                lambda k=k: as_is.append(_grade(built, base / f"a{k}", submissions, AS_HANDED_IN, problems, "as is")),
+            ]
+            for step in steps[::-1] if k % 2 else steps:
+                step()
+        one = _course_copy(built, base / "one", {"student01": reference})
+        per_hand_in, _ = timed(lambda: [hand_in(one, "student01", given) for _ in range(20)])
+    ratios = [c / a for c, a in zip(canonical, as_is, strict=True)]
+    ratio = median(ratios)
+    print(
+        f"stock autograde of {args.students} submissions, {args.rounds} rounds: canonical "
+        f"{', '.join(f'{s:.1f}' for s in canonical)} s, as handed in {', '.join(f'{s:.1f}' for s in as_is)} s"
+    )
+    print(
+        f"canonical / as handed in: median {ratio:.3f}× of {', '.join(f'{r:.3f}' for r in ratios)} "
+        f"(target ≤ {COST_TARGET}×)  {verdict(ratio <= COST_TARGET)}"
+    )
+    print(
+        f"make autograde's canonical step (coordinator.hand_in): {per_hand_in / 20 * 1000:.1f} ms a hand-in, "
+        f"{per_hand_in / 20 / (median(as_is) / args.students):.3f}× of grading one (no target)"
+    )
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    return 0 if ratio <= COST_TARGET and not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
