@@ -32,7 +32,7 @@ from tinytorch_course.authoring.reference import reference_submission  # noqa: E
 from tinytorch_course.grading.coordinator import hand_in, run_sequential  # noqa: E402
 from tinytorch_course.paths import source_notebook_path  # noqa: E402
 
-from _common import timed, verdict  # noqa: E402
+from _common import load_average, rounds_text, stability, timed, verdict  # noqa: E402
 
 COST_TARGET = 1.05  # canonical / as handed in, stock sequential autograde
 #: nbgrader's option that grades the hand-ins as they are (the exporter before the canonical step).
@@ -79,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     ratios = [c / a for c, a in zip(canonical, as_is, strict=True)]
     ratio = median(ratios)
     print(
-        f"stock autograde of {args.students} submissions, {args.rounds} rounds: canonical "
-        f"{', '.join(f'{s:.1f}' for s in canonical)} s, as handed in {', '.join(f'{s:.1f}' for s in as_is)} s"
+        f"stock autograde of {args.students} submissions, {args.rounds} rounds ({load_average()}): "
+        f"canonical {rounds_text(canonical, 1)} s, as handed in {rounds_text(as_is, 1)} s"
     )
     print(
-        f"canonical / as handed in: median {ratio:.3f}× of {', '.join(f'{r:.3f}' for r in ratios)} "
+        f"canonical / as handed in: median {ratio:.3f}× of {rounds_text(ratios, 3)} "
         f"(target ≤ {COST_TARGET}×)  {verdict(ratio <= COST_TARGET)}"
     )
+    print(stability("canonical / as handed in", ratios))
     print(
         f"make autograde's canonical step (coordinator.hand_in): {per_hand_in / 20 * 1000:.1f} ms a hand-in, "
         f"{per_hand_in / 20 / (median(as_is) / args.students):.3f}× of grading one (no target)"
