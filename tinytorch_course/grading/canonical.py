@@ -52,8 +52,9 @@ def canonical_notebook(assignment: NotebookNode, handed_in: HandedIn) -> Noteboo
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     answers = {index for index, cell in enumerate(nb.cells) if _nbgrader(cell).get("solution")}
+    texts: dict[int, str] = {}
+    added: dict[int, list[str]] = {}
     if isinstance(handed_in, Unreadable):
-        texts, added = {}, {}
         nb.metadata[GRADER_KEY] = {UNREADABLE: handed_in.reason}
     else:
         texts, added = _match(nb.cells, handed_in)

@@ -44,15 +44,15 @@ class CanonicalNotebookExporter(NotebookExporter):
 
     _assignments: dict[tuple[str, int, int], NotebookNode]
 
-    def from_filename(
+    def from_filename(  # type: ignore[override]  # a NotebookExporter's output is the notebook's text
         self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         """The canonical notebook of a hand-in under the submitted folder; any other file
         (the grader's own autograded notebook) as stock nbconvert reads it."""
         parts = None if self.prebuilt else self._handed_in_parts(filename)
         if parts is None:
-            return super().from_filename(filename, resources, **kw)
-        coursedir = self.parent.coursedir
+            return super().from_filename(filename, resources, **kw)  # type: ignore[return-value]
+        coursedir = self.parent.coursedir  # type: ignore[union-attr]  # parts were found through it
         handed_in = read_handed_in(Path(coursedir.root, coursedir.submitted_directory), parts)
         notebook_id = os.path.splitext(parts[-1])[0]
         assignment = self._assignment(
@@ -84,7 +84,7 @@ class CanonicalNotebookExporter(NotebookExporter):
         return self._assignments[key]
 
 
-def _file_resources(filename: str, resources: dict[str, Any] | None) -> ResourcesDict:
+def _file_resources(filename: str, resources: dict[str, Any] | None) -> dict[str, Any]:
     """The resources stock ``from_filename`` fills in (name, folder, modified date), from the
     file's own entry (a link is not followed)."""
     resources = resources if resources is not None else ResourcesDict()
