@@ -1,1 +1,2 @@
-"""The course's nbgrader plugins: ``CellScoresExportPlugin`` (``nbgrader export``)."""
+"""The course's nbgrader plugins, one per file named after its class: ``CellScoresExportPlugin``
+(``nbgrader export``) and ``CanonicalNotebookExporter`` (``nbgrader autograde``'s exporter)."""
