@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from tinytorch_course.grading.jail.settings import JailSettings
 
 CGROUP_ROOT = "/sys/fs/cgroup"
+#: Where this process's cgroups are listed, one ``<id>:<controllers>:<path>`` line per hierarchy.
+PROC_SELF_CGROUP = "/proc/self/cgroup"
 # Writes the shell's own pid (the future bubblewrap's) into each file before "--", then execs
 # the rest; a failed write ends it before anything of the jail runs.
 _ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
@@ -62,7 +64,7 @@ class JailCgroup:
         self.paths = tuple(os.path.join(parent, name) for parent in layout.parents)
         self.memory_mib = settings.memory_mib
         for path in self.paths:
-            os.mkdir(path)
+            make_cgroup(path)
         try:
             self._set_limits(settings)
         except OSError:
@@ -122,7 +124,7 @@ class JailCgroup:
         for path in self.paths:
             while os.path.isdir(path):
                 try:
-                    os.rmdir(path)
+                    remove_cgroup(path)
                 except OSError as error:
                     if error.errno == errno.ENOENT:
                         break
@@ -151,11 +153,21 @@ def sweep_stale(layout: CgroupLayout) -> list[str]:
             if not (dash and grader.isdigit() and serial.isdigit()) or _running(int(grader)):
                 continue
             try:
-                os.rmdir(entry.path)
+                remove_cgroup(entry.path)
             except OSError:
                 continue
             removed.append(entry.path)
     return removed
+
+
+def make_cgroup(path: str) -> None:
+    """Create the cgroup ``path`` (the kernel fills it with its control files)."""
+    os.mkdir(path)
+
+
+def remove_cgroup(path: str) -> None:
+    """Remove the cgroup ``path``: an OSError (EBUSY) while it holds a process."""
+    os.rmdir(path)
 
 
 def _running(pid: int) -> bool:
@@ -190,10 +202,10 @@ def enter_argv(cgroup: JailCgroup, argv: list[str]) -> list[str]:
     return ["/bin/sh", "-c", _ENTER, "tinytorch-jail-cgroup", *cgroup.procs_files(), "--", *argv]
 
 
-def own_cgroup(hierarchy: str, proc_cgroup: str = "/proc/self/cgroup") -> str | None:
+def own_cgroup(hierarchy: str, proc_cgroup: str | None = None) -> str | None:
     """This process's cgroup path in ``hierarchy`` (a v1 controller name, or "" for v2), from
-    ``/proc/self/cgroup``; None when it is not listed."""
-    with open(proc_cgroup) as lines:
+    ``proc_cgroup`` (default :data:`PROC_SELF_CGROUP`); None when it is not listed."""
+    with open(proc_cgroup or PROC_SELF_CGROUP) as lines:
         for line in lines:
             _, controllers, path = line.rstrip("\n").split(":", 2)
             if controllers.split(",") == [hierarchy] or (hierarchy == "" and controllers == ""):
@@ -224,8 +236,11 @@ def _v2_parent(settings: JailSettings) -> str | None:
 def _usable(layout: CgroupLayout, settings: JailSettings) -> str | None:
     """None when a jail cgroup can be made under ``layout`` (tried for real), else why not."""
     if layout.version == 2:
-        with open(os.path.join(layout.parents[0], "cgroup.subtree_control")) as control:
-            enabled = control.read().split()
+        try:
+            with open(os.path.join(layout.parents[0], "cgroup.subtree_control")) as control:
+                enabled = control.read().split()
+        except OSError as error:
+            return f"{layout.parents[0]} is not a cgroup this grader can read ({error.strerror or error})"
         missing = {"memory", "pids"} - set(enabled)
         if missing:
             return (
@@ -277,8 +292,14 @@ def _detect(settings: JailSettings) -> tuple[CgroupLayout | None, str]:
         if reason is None:
             sweep_stale(layout)
             return layout, f"{layout.describe()}: total memory and pids per jail, rlimits too"
+        # cgroup v2 puts processes only in leaves: the grader's own cgroup can hold no jails
+        own = (
+            ""
+            if settings.cgroup_v2_parent
+            else " (the cgroup the grader runs in cannot enable them while it holds the grader)"
+        )
         reasons.append(
-            f"cgroup v2: {reason}; delegate a subtree with memory and pids enabled "
+            f"cgroup v2: {reason}{own}; delegate a subtree with memory and pids enabled "
             "and name it in c.JailSettings.cgroup_v2_parent"
         )
     if not reasons:
