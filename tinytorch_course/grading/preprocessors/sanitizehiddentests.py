@@ -17,10 +17,13 @@ display's HTML or JSON, an exception's message or even its class name.
   result, output metadata, an error's name, message and each traceback entry, any field an
   output may carry), every string that still contains a *secret line*: a hidden-test line with
   a letter or digit that the notebook's visible text (its sources without the hidden regions)
-  does not also hold. Containment is checked after removing colour codes, HTML tags and
-  entities, backslash escapes (``repr``, JSON) and all whitespace, so re-indenting, escaping or
-  wrapping a line in markup does not hide it. A redacted string is replaced by a note; a
-  display whose data leaks is replaced as a whole.
+  does not also hold. Containment is checked in what a reader of the feedback HTML sees: every
+  escape sequence nbconvert's renderer drops is dropped with the renderer's own pattern, HTML
+  tags and entities and Markdown are rendered away, characters with no glyph (control and
+  formatting characters: zero-width spaces, direction marks, backspaces) are removed, and so is
+  all whitespace; backslash escapes (``repr``, JSON) are decoded too. So re-indenting, escaping,
+  colouring or interleaving a line with invisible characters does not hide it. A redacted string
+  is replaced by a note; a display whose data leaks is replaced as a whole.
 So the student still reads which test failed and why, never how it checks. What this cannot
 catch is hidden code the student's code *transforms* (base64, reversed, split across outputs):
 the copy is no longer the line. docs/architecture.md (threat model) says what stops that.
@@ -28,12 +31,16 @@ the copy is no longer the line. docs/architecture.md (threat model) says what st
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from nbconvert.exporters.exporter import ResourcesDict
+from nbconvert.filters.ansi import ansi2html, strip_ansi as _renderer_strip_ansi
+from nbconvert.filters.markdown import markdown2html
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
@@ -41,7 +48,6 @@ from traitlets import List
 
 from tinytorch_course.authoring.markers import BEGIN_HIDDEN, END_HIDDEN, is_marker, partition, regions
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # A quoted source line in an IPython/Python traceback: optional "--->" arrow, a line number, code.
 CONTEXT_LINE = re.compile(r"^\s*(?:-*>\s*)?(\d+)(?:\s(.*))?$")
 # Python 3.11+ column markers under a quoted line.
@@ -53,8 +59,23 @@ WHITESPACE = re.compile(r"\s+")
 
 
 def strip_ansi(text: str) -> str:
-    """``text`` without terminal colour codes."""
-    return ANSI_ESCAPE.sub("", text)
+    """``text`` without the terminal escape sequences the feedback renderer drops (nbconvert's own
+    pattern: any ``ESC [`` … final byte, colour codes or not)."""
+    return _renderer_strip_ansi(text)
+
+
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    # Control and formatting characters other than white space: a browser draws no glyph for them
+    # (the planes past 0x30000 hold only the tag characters, U+E0000-U+E007F).
+    chars = (chr(c) for c in range(0x30000))
+    found = "".join(c for c in chars if unicodedata.category(c) in ("Cc", "Cf") and not c.isspace())
+    return re.compile("[" + re.escape(found) + "\U000e0000-\U000e007f]")
+
+
+def visible(text: str) -> str:
+    """``text`` without the characters a reader cannot see (control and formatting characters)."""
+    return _invisible().sub("", text)
 
 
 def _meaningful(line: str) -> bool:
@@ -122,10 +143,23 @@ def _decoded(text: str) -> str:
 
 
 def _views(text: str) -> list[str]:
-    """The squashed forms of ``text`` a copied line could hide in: as is, markup removed, unescaped."""
-    plain = html.unescape(strip_ansi(text))
-    untagged = html.unescape(HTML_TAG.sub("", strip_ansi(text)))
-    return [squash(view) for view in (plain, untagged, _decoded(plain), _decoded(untagged))]
+    """The squashed forms of ``text`` a copied line could hide in, as a reader of the rendered
+    feedback sees it: escape sequences dropped as the renderer drops them, as is or with its markup
+    removed, entities and backslash escapes decoded, invisible characters removed."""
+    shown = strip_ansi(text)
+    plain = html.unescape(shown)
+    untagged = html.unescape(HTML_TAG.sub("", shown))
+    # the renderer's own pipeline for text output: escaped as HTML first, then its escape
+    # sequences dropped (so "\x1b[<" and "\x1b[&lt;" differ), then shown
+    rendered = html.unescape(HTML_TAG.sub("", ansi2html(text)))
+    views = (plain, untagged, rendered, _decoded(plain), _decoded(untagged))
+    return [squash(visible(view)) for view in views]
+
+
+def rendered_markdown(text: str) -> str:
+    """Markdown as the feedback renderer shows it: nbconvert's own Markdown filter (``a**ss**ert``
+    reads ``assert``)."""
+    return markdown2html(text)
 
 
 def leaks(text: str, secrets: set[str]) -> bool:
@@ -160,6 +194,16 @@ def _redact_error(output: NotebookNode, secrets: set[str]) -> None:
     output["traceback"] = [REDACTED_NOTE if leaks(entry, secrets) else entry for entry in output.get("traceback", [])]
 
 
+def _data_leaks(data: Any, secrets: set[str]) -> bool:
+    """Whether a display's data leaks, as stored or, for Markdown, as rendered."""
+    if any_leaks(data, secrets):
+        return True
+    markdown = data.get("text/markdown") if isinstance(data, dict) else None
+    if isinstance(markdown, list):
+        markdown = "".join(map(str, markdown))
+    return isinstance(markdown, str) and leaks(rendered_markdown(markdown), secrets)
+
+
 def redact_output(output: NotebookNode, secrets: set[str]) -> NotebookNode:
     """``output`` with every field that contains a secret line replaced by a note; an output that
     still leaks somewhere after that becomes a plain note."""
@@ -168,7 +212,7 @@ def redact_output(output: NotebookNode, secrets: set[str]) -> NotebookNode:
         _redact_error(output, secrets)
     elif kind == "stream" and any_leaks(output.get("text", ""), secrets):
         output["text"] = REDACTED_NOTE + "\n"
-    elif kind in ("display_data", "execute_result") and any_leaks(output.get("data", {}), secrets):
+    elif kind in ("display_data", "execute_result") and _data_leaks(output.get("data", {}), secrets):
         output["data"] = {"text/plain": REDACTED_NOTE}
     if any_leaks(output.get("metadata", {}), secrets):
         output["metadata"] = {}
