@@ -39,6 +39,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 #: The switch of the grading jail: ``SANDBOX=0`` in the environment grades without it (logged).
 SANDBOX_VARIABLE = "SANDBOX"
 
+#: The secret a grading run signs the jail's event lines with (jail/events.py): set by each
+#: grading task for its nbgrader run, never passed into a kernel.
+EVENT_KEY_VARIABLE = "TINYTORCH_GRADING_KEY"
+
 
 def source_notebook_path(course_root: Path) -> Path:
     """The nbgrader source notebook the release is generated from, under ``course_root``."""

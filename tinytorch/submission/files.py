@@ -20,15 +20,23 @@ from tinytorch.submission.vocabulary import MAX_SUBMISSION_BYTES, MIB, MODEL_ROL
 def write_json_atomically(data: Any, filepath: str | os.PathLike) -> str:
     """Write `data` as indented JSON to `filepath` through a temporary file in the same folder and
     `os.replace`, so a crash half-way leaves the old file as it was; return the path written."""
+    return write_text_atomically(json.dumps(data, indent=2, allow_nan=False) + "\n", filepath)
+
+
+def write_text_atomically(text: str, filepath: str | os.PathLike) -> str:
+    """Write `text` as UTF-8 to `filepath` through a temporary file in the same folder and
+    `os.replace`: readers see the old file or the whole new one, never a part; return the path
+    written. The file is readable by all and writable by its owner (0644), like a report or a
+    submission written with ``open``."""
     path = Path(filepath)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -185,7 +185,7 @@ def run_tasks(
 ) -> list[TaskFailure]:
     """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
     each result as it arrives, in this process (the one writer of the course gradebook); the
-    tasks that failed every try are returned."""
+    tasks that failed every try, or whose result ``on_result`` could not record, are returned."""
     from distributed.scheduler import KilledWorker
 
     attempts = tries(client)
@@ -193,7 +193,11 @@ def run_tasks(
 
     def done(future, group: list[Submission]) -> None:
         if future.status == "finished":
-            on_result(future.result())
+            try:
+                on_result(future.result())
+            except Exception as failed:  # noqa: BLE001 (one task's results must not stop the batch)
+                reason = f"its results could not be recorded: {type(failed).__name__}: {failed}"
+                failures.append(TaskFailure(tuple(s.student_id for s in group), reason))
             return
         error = future.exception()
         if isinstance(error, KilledWorker):

@@ -48,6 +48,7 @@ from tinytorch_course.grading.gradebook import (
     template_gradebook,
 )
 from tinytorch_course.grading.handed_in import TooLarge, Unreadable, folder_names, read_beneath, read_handed_in
+from tinytorch_course.grading.names import printable, refusal
 from tinytorch_course.grading.report import (
     NOT_GRADED,
     SKIPPED,
@@ -81,11 +82,25 @@ FORWARDED_VARIABLES = (SANDBOX_VARIABLE, *THREAD_VARIABLES)
 
 
 def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> list[str]:
-    """Ids of the students with a ``submitted/<id>/<assignment>/`` folder, sorted."""
+    """Ids of the students with a ``submitted/<id>/<assignment>/`` folder, sorted: every folder
+    name as it is (a name that is not UTF-8 holds lone surrogates), refused ones included."""
     base = Path(course_root) / SUBMITTED
     if not base.is_dir():
         return []
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+
+
+def refused_students(course_root: Path, students: list[str], assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
+    """The students of ``students`` that are not graded, with the reason: a folder name that is
+    not plain (:func:`tinytorch_course.grading.names.refusal`) or a student folder that is a link."""
+    refused = {}
+    for student in students:
+        reason = refusal(student)
+        if reason is None and (Path(course_root) / SUBMITTED / student).is_symlink():
+            reason = "folder refused: submitted/<student> is a link, and links are never followed"
+        if reason is not None:
+            refused[student] = reason
+    return refused
 
 
 #: With ``--per-task`` unset, each task takes this fraction of the students still waiting, divided
@@ -161,7 +176,7 @@ class Collector:
 
     def __call__(self, result: TaskResult) -> None:
         log = self.log_folder / f"{result.students[0]}.log"
-        log.write_text(result.log, encoding="utf-8")
+        log.write_text(result.log, encoding="utf-8", errors="backslashreplace")
         with tempfile.TemporaryDirectory(prefix="task-gradebook-") as folder:
             db = Path(folder) / GRADEBOOK
             db.write_bytes(result.gradebook)
@@ -171,7 +186,7 @@ class Collector:
         for student in result.students:
             self._write_autograded(student, result.autograded.get(student, {}))
             self.logs[student] = str(log.relative_to(self.course_root))
-        self.events.update(events_by_student(result.log, result.students))
+        self.events.update(events_by_student(result.log, result.students, result.event_key))
 
     def _write_autograded(self, student: str, files: dict[str, tuple[bytes, int]]) -> None:
         # As stock autograde does, a regraded student's old folder goes, whatever the outcome.
@@ -219,8 +234,10 @@ def grade_course(
     if not main_db.is_file():
         raise FileNotFoundError(f"no gradebook at {main_db}: build the release first (make release)")
     chosen = _chosen(course_root, students, assignment)
-    skipped = [] if force else [s for s in chosen if autograded_ok(course_root, s, assignment)]
-    todo = [s for s in chosen if s not in skipped]
+    refused = refused_students(course_root, chosen, assignment)
+    gradable = [s for s in chosen if s not in refused]
+    skipped = [] if force else [s for s in gradable if autograded_ok(course_root, s, assignment)]
+    todo = [s for s in gradable if s not in skipped]
     work_base = course_root / "build" / "autograde"
     work_base.mkdir(parents=True, exist_ok=True)
     collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
@@ -246,7 +263,7 @@ def grade_course(
                 ]
                 failures = run_tasks(client, bundle, tasks, collector)
             checks = checking.result()
-    lines = _report_lines(course_root, assignment, chosen, skipped, checks, collector, failures)
+    lines = _report_lines(course_root, assignment, chosen, refused, skipped, checks, collector, failures)
     csv_path, txt_path = write_report(course_root, lines)
     return GradingRun(lines, csv_path, txt_path, collector.log_folder)
 
@@ -259,7 +276,16 @@ def _read_inputs(
     bundle = course_bundle(course_root, options, assignment)
     records = student_records(course_root / GRADEBOOK, assignment, students)
     given = _assignment_notebook(course_root)
-    return bundle, records, given, {s: hand_in(course_root, s, given, assignment) for s in students}
+    return bundle, records, given, {s: _guarded_hand_in(course_root, s, given, assignment) for s in students}
+
+
+def _guarded_hand_in(course_root: Path, student: str, given: NotebookNode, assignment: str) -> HandIn:
+    """:func:`hand_in`, with an error no reader foresaw made that hand-in's reason (it is sent no
+    notebook and reported not graded) rather than the end of the batch."""
+    try:
+        return hand_in(course_root, student, given, assignment)
+    except Exception as error:  # noqa: BLE001 (one hand-in must not stop the batch)
+        return HandIn({}, f"the hand-in could not be read ({type(error).__name__})", None)
 
 
 #: The file of a submitted folder nbgrader reads besides the notebook: when it was handed in.
@@ -317,19 +343,23 @@ class SubmissionChecks:
 def _check_submissions(given: NotebookNode, handed_in: dict[str, HandIn]) -> dict[str, SubmissionChecks]:
     """:class:`SubmissionChecks` of each hand-in, by student: the tamper review reads the
     canonical notebook, the one that is graded."""
-    return {
-        student: SubmissionChecks(
-            hand.problem, tamper_signs(hand.canonical, given) if hand.canonical is not None else []
-        )
-        for student, hand in handed_in.items()
-    }
+    return {student: _check_submission(hand, given) for student, hand in handed_in.items()}
+
+
+def _check_submission(hand: HandIn, given: NotebookNode) -> SubmissionChecks:
+    """The checks of one hand-in; whatever it holds, an error of the checks is its own report
+    line's reason and never costs the batch its report."""
+    try:
+        return SubmissionChecks(hand.problem, tamper_signs(hand.canonical, given) if hand.canonical is not None else [])
+    except Exception as error:  # noqa: BLE001 (one hand-in's checks must not stop the report)
+        return SubmissionChecks(f"the hand-in could not be checked ({type(error).__name__})", [])
 
 
 def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
     everyone = submitted_students(course_root, assignment)
     missing = sorted(set(students or []) - set(everyone))
     if missing:
-        raise ValueError(f"no submission folder for student(s): {', '.join(missing)}")
+        raise ValueError(f"no submission folder for student(s): {', '.join(map(printable, missing))}")
     return everyone if not students else [s for s in everyone if s in students]
 
 
@@ -337,17 +367,20 @@ def _report_lines(
     course_root: Path,
     assignment: str,
     chosen: list[str],
+    refused: dict[str, str],
     skipped: list[str],
     checks: dict[str, SubmissionChecks],
     collector: Collector,
     failures: list[TaskFailure],
 ) -> list[ReportLine]:
-    score = scores(sqlite_url(course_root / GRADEBOOK), assignment, chosen)
+    score = scores(sqlite_url(course_root / GRADEBOOK), assignment, [s for s in chosen if s not in refused])
     failed = {s: f.reason for f in failures for s in f.students}
     lines = []
     for student in chosen:
         total, maximum = score.get(student, (None, None))
-        if student in skipped:
+        if student in refused:
+            lines.append(ReportLine(student, NOT_GRADED, None, None, refused[student]))
+        elif student in skipped:
             lines.append(
                 ReportLine(student, SKIPPED, total, maximum, "already autograded (FORCE=1 / --force regrades)")
             )
@@ -430,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     print(to_text(run.lines), end="")
     print(f"autograde: report in {run.report_csv} and {run.report_txt}; nbgrader logs in {run.log_folder}")
     if run.failed:
-        print("autograde: could not grade (see the report): " + ", ".join(run.failed), file=sys.stderr)
+        print("autograde: could not grade (see the report): " + ", ".join(map(printable, run.failed)), file=sys.stderr)
         return 1
     print("autograde: done")
     return 0

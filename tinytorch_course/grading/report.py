@@ -1,6 +1,11 @@
-"""The grading report: one line per submission with its score and, for anything not graded
+"""The grading report: one line per hand-in with its score and, for anything not graded
 normally, the reason, built from nbgrader's results (its autograded notebook, its gradebook
-rows, its log) and the jail's event lines in that log. Nothing is silently 0."""
+rows, its log) and the jail's event lines in that log. Nothing is silently 0.
+
+Every field is written through :func:`~tinytorch_course.grading.names.printable`, so a student's
+name, a kernel's output quoted in a reason or a lone surrogate is one line of plain text and
+cannot add a line; both files are written atomically (a temporary file in the same folder, then
+``os.replace``), so a report is never half-written."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from tinytorch.submission.files import write_text_atomically
 from tinytorch_course.grading.jail.events import (
     BUDGET_EXCEEDED,
     JAIL_REFUSED,
@@ -17,6 +23,7 @@ from tinytorch_course.grading.jail.events import (
     GradingEvent,
     parse_events,
 )
+from tinytorch_course.grading.names import printable
 from tinytorch_course.paths import REPORT_CSV, REPORT_TXT  # noqa: F401 (the report's own names)
 
 #: Status of a line: graded (a score from nbgrader, maybe with notes), graded but to be read by
@@ -50,11 +57,12 @@ def event_reason(event: GradingEvent) -> str:
     return f"{EVENT_REASONS.get(event.event, event.event)}: {event.detail}"
 
 
-def events_by_student(log: str, students: tuple[str, ...]) -> dict[str, list[GradingEvent]]:
-    """The jail events of a task's log, by the student whose kernel logged them: the student
-    named by a folder of the kernel's working path (or the task's only student)."""
+def events_by_student(log: str, students: tuple[str, ...], key: str) -> dict[str, list[GradingEvent]]:
+    """The jail events of a task's log signed with the task's ``key``, by the student whose kernel
+    logged them: the student named by a folder of the kernel's working path (or the task's only
+    student)."""
     found: dict[str, list[GradingEvent]] = {s: [] for s in students}
-    for event in _events(log):
+    for event in _events(log, key):
         parts = set(PurePosixPath(event.cwd).parts)
         owners = [s for s in students if s in parts] or (list(students) if len(students) == 1 else [])
         for student in owners:
@@ -62,13 +70,13 @@ def events_by_student(log: str, students: tuple[str, ...]) -> dict[str, list[Gra
     return found
 
 
-def _events(log: str) -> list[GradingEvent]:
-    # One malformed line (the log is text anyone's code might echo into) must not cost the
-    # report its other lines; it is skipped, the events around it still count.
+def _events(log: str, key: str) -> list[GradingEvent]:
+    # One malformed line must not cost the report its other lines; it is skipped, the events
+    # around it still count.
     found = []
-    for line in log.splitlines():
+    for line in log.split("\n"):
         try:
-            found.extend(parse_events(line))
+            found.extend(parse_events(line, key))
         except ValueError:
             continue
     return found
@@ -103,30 +111,43 @@ def _number(value: float | None) -> str:
 
 
 def to_csv(lines: list[ReportLine]) -> str:
-    """The report as CSV text, one row per submission."""
+    """The report as CSV text, one row per hand-in, every field :func:`printable`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for line in lines:
-        writer.writerow([line.student, line.status, _number(line.score), _number(line.max_score), line.reason])
+        writer.writerow(
+            [printable(line.student), line.status, _number(line.score), _number(line.max_score), printable(line.reason)]
+        )
     return out.getvalue()
 
 
 def to_text(lines: list[ReportLine]) -> str:
-    """The report as aligned text for the terminal: one line per submission."""
-    width = max([len("student")] + [len(line.student) for line in lines])
+    """The report as aligned text for the terminal: one line per hand-in, every field
+    :func:`printable`, a name longer than :data:`TEXT_NAME_CHARS` cut short."""
+    names = [_shortened(printable(line.student)) for line in lines]
+    width = max([len("student")] + [len(name) for name in names])
     rows = [f"{'student':<{width}}  {'score':>11}  {'status':<10}  reason"]
-    for line in lines:
+    for name, line in zip(names, lines, strict=True):
         score = "-" if line.score is None else f"{_number(line.score)} / {_number(line.max_score)}"
-        rows.append(f"{line.student:<{width}}  {score:>11}  {line.status:<10}  {line.reason}".rstrip())
+        rows.append(f"{name:<{width}}  {score:>11}  {line.status:<10}  {printable(line.reason)}".rstrip())
     return "\n".join(rows) + "\n"
 
 
+#: The widest student name the text report shows in full; the CSV always holds the whole name.
+TEXT_NAME_CHARS = 40
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= TEXT_NAME_CHARS else name[: TEXT_NAME_CHARS - 3] + "..."
+
+
 def write_report(folder: Path, lines: list[ReportLine]) -> tuple[Path, Path]:
-    """Write the report as CSV and text into ``folder`` (the gradebook's); returns both paths."""
+    """Write the report as CSV and text into ``folder`` (the gradebook's), each atomically;
+    returns both paths."""
     csv_path, txt_path = Path(folder) / REPORT_CSV, Path(folder) / REPORT_TXT
-    csv_path.write_text(to_csv(lines), encoding="utf-8")
-    txt_path.write_text(to_text(lines), encoding="utf-8")
+    write_text_atomically(to_csv(lines), csv_path)
+    write_text_atomically(to_text(lines), txt_path)
     return csv_path, txt_path
 
 

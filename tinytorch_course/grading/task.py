@@ -3,7 +3,7 @@ built from bytes, returning the gradebook and the autograded folders as bytes.
 
 The task reads nothing of the course root: the release's nbgrader source, the gradebook
 template, the student package and the submissions all travel with it, so a Dask worker on
-another machine needs only this repository's grading code (``tools/``, ``nbgrader_config.py``)
+another machine needs only this repository's grading code (``tinytorch_course``, ``nbgrader_config.py``)
 and its Python environment. Local processes and Dask workers run this same function.
 """
 
@@ -18,8 +18,10 @@ from pathlib import Path
 
 from tinytorch_course.grading.forkserver import run_nbgrader
 from tinytorch_course.grading.gradebook import StudentRecord, seed, sqlite_url
+from tinytorch_course.grading.jail.events import new_key
 from tinytorch_course.paths import (
     AUTOGRADED,
+    EVENT_KEY_VARIABLE,
     GRADEBOOK,
     REPO,
     SOURCE_DIRECTORY,
@@ -59,7 +61,8 @@ class Submission:
 @dataclass(frozen=True)
 class TaskResult:
     """What a task sends back: its gradebook, each student's autograded folder (path -> bytes
-    and file mode), nbgrader's captured log and exit code, where and how long it ran."""
+    and file mode), nbgrader's captured log and exit code, where and how long it ran, and the key
+    the jail's event lines in that log are signed with (jail/events.py)."""
 
     students: tuple[str, ...]
     gradebook: bytes
@@ -68,6 +71,7 @@ class TaskResult:
     returncode: int
     host: str
     seconds: float
+    event_key: str = ""
 
 
 def read_files(folder: Path) -> Files:
@@ -81,9 +85,10 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
     machine's temporary folder, removed afterwards."""
     start = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="tinytorch-grade-"))
+    key = new_key()
     try:
         _build_course(scratch, bundle, submissions)
-        code, log = _run_nbgrader(scratch, bundle)
+        code, log = _run_nbgrader(scratch, bundle, key)
         out = scratch / AUTOGRADED
         autograded = {
             s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
@@ -98,6 +103,7 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
             code,
             _host(),
             time.perf_counter() - start,
+            key,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -113,9 +119,12 @@ def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission
         write_files(root / SUBMITTED / sub.student_id / bundle.assignment, sub.files)
 
 
-def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
-    """Stock ``nbgrader autograde`` in the scratch course; its exit code and log."""
+def _run_nbgrader(root: Path, bundle: CourseBundle, key: str) -> tuple[int, str]:
+    """Stock ``nbgrader autograde`` in the scratch course, its event lines signed with ``key``;
+    its exit code and log."""
     log = root / "nbgrader.log"
+    env = task_env(bundle)
+    env[EVENT_KEY_VARIABLE] = key
     # The repository root is the working folder because nbgrader reads nbgrader_config.py there.
     code = run_nbgrader(
         [
@@ -128,7 +137,7 @@ def _run_nbgrader(root: Path, bundle: CourseBundle) -> tuple[int, str]:
             *bundle.options,
         ],
         REPO,
-        task_env(bundle),
+        env,
         log,
     )
     return code, log.read_text(encoding="utf-8", errors="replace")

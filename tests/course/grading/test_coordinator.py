@@ -14,7 +14,7 @@ import pytest
 
 from tinytorch_course.grading import coordinator, report, task
 from tinytorch_course.grading.gradebook import open_gradebook, sqlite_url
-from tinytorch_course.grading.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, format_event
+from tinytorch_course.grading.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, format_event, new_key
 from tinytorch_course.paths import ASSIGNMENT_ID, NOTEBOOK_ID
 from tinytorch_course.student.package import write_files
 
@@ -147,25 +147,33 @@ def test_a_hand_in_is_sent_as_its_canonical_notebook_and_timestamp_only(course):
 
 
 def test_jail_events_belong_to_the_student_whose_kernel_logged_them():
+    key = new_key()
     log = "\n".join(
         [
             "[AutogradeApp | INFO] Autograding /tmp/x/autograded/ana/20_capstone/capstone.ipynb",
             "[AutogradeApp | WARNING] "
-            + format_event(BUDGET_EXCEEDED, "/tmp/x/autograded/ana/20_capstone", "stopped after 10 s"),
-            format_event(KERNEL_DIED, "/tmp/x/autograded/ben/20_capstone", "killed by signal 9"),
+            + format_event(BUDGET_EXCEEDED, "/tmp/x/autograded/ana/20_capstone", "stopped after 10 s", key=key),
+            format_event(KERNEL_DIED, "/tmp/x/autograded/ben/20_capstone", "killed by signal 9", key=key),
         ]
     )
-    found = report.events_by_student(log, ("ana", "ben", "cal"))
+    found = report.events_by_student(log, ("ana", "ben", "cal"), key)
     assert [e.event for e in found["ana"]] == [BUDGET_EXCEEDED]
     assert [e.event for e in found["ben"]] == [KERNEL_DIED] and found["cal"] == []
-    noisy = report.events_by_student("tinytorch-grading: kernel-died {not json\n" + log, ("ana", "ben", "cal"))
+    noisy = report.events_by_student(
+        f"tinytorch-grading: {key} kernel-died {{not json\n" + log, ("ana", "ben", "cal"), key
+    )
     assert noisy == found, "a malformed line is skipped, the events around it still count"
-    alone = report.events_by_student(format_event(KERNEL_DIED, "/home/student/work", "gone"), ("dee",))
+    forged = format_event(KERNEL_DIED, "/tmp/x/autograded/cal/20_capstone", "forged", key=new_key())
+    assert report.events_by_student(forged + "\n" + log, ("ana", "ben", "cal"), key) == found
+    alone = report.events_by_student(format_event(KERNEL_DIED, "/home/student/work", "gone", key=key), ("dee",), key)
     assert [e.detail for e in alone["dee"]] == ["gone"], "a one-student task owns every event"
 
 
 def test_report_lines_give_a_reason_for_everything_not_graded_normally():
-    budget = report.events_by_student(format_event(BUDGET_EXCEEDED, "/w/ana", "stopped after 10 s"), ("ana",))["ana"]
+    key = new_key()
+    budget = report.events_by_student(
+        format_event(BUDGET_EXCEEDED, "/w/ana", "stopped after 10 s", key=key), ("ana",), key
+    )["ana"]
     graded = report.build_line("ana", (40.0, 100.0), True, None, budget, "ana.log")
     assert (graded.status, graded.score, graded.reason) == (report.GRADED, 40.0, "budget exceeded: stopped after 10 s")
     clean = report.build_line("ben", (100.0, 100.0), True, None, [], "ben.log")

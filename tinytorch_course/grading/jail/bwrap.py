@@ -4,14 +4,18 @@ The jail is built from these mounts, in this order (bubblewrap applies them in o
 
 - the operating system read-only: ``/usr`` (and the ``/bin``, ``/lib`` … links into it) and the
   few files of ``/etc`` that the dynamic linker, Python and matplotlib read;
-- a private ``/proc``, ``/dev`` and ``/tmp`` (a tmpfs of ``write_mib``);
+- a private ``/proc``, ``/dev`` (read-only) and ``/tmp`` (a tmpfs of ``write_mib``);
 - the Python environment read-only at its own paths (the venv and the installation it was made
   from), so its scripts and ``pyvenv.cfg`` keep working;
 - the student package read-only at :data:`STUDENT_MOUNT`, first on ``PYTHONPATH``;
-- the kernel's socket folder (read-write: the kernel creates its Unix sockets there) and a
-  read-only copy of its connection file, at their own paths;
+- the kernel's socket folder :data:`SOCKET_DIR`, a tmpfs of :data:`SOCKET_DIR_BYTES` where the
+  kernel creates its Unix sockets (the grader reaches them through ``/proc/<pid>/root``, the pid
+  bubblewrap reports on ``--info-fd``), and a read-only copy of its connection file at its own
+  path;
 - a fresh working folder (a tmpfs of ``write_mib``) holding copies of the notebook and the files
-  the assignment ships, so nothing the student writes reaches the course's disk.
+  the assignment ships, so nothing the student writes reaches the course's disk;
+- last, the jail's root folder remounted read-only: the only places the kernel can write are
+  the three sized tmpfs (and its own output, a file of at most ``write_mib``: RLIMIT_FSIZE).
 
 When the grader is root the kernel runs as an unprivileged user id of its own (``setpriv``):
 RLIMIT_NPROC is not enforced for root, and an unprivileged id owns none of the files it can see.
@@ -32,6 +36,10 @@ STUDENT_MOUNT = "/opt/tinytorch-student"
 WORK_PARENT = "/home/student"
 #: HOME inside the jail: the private /tmp, the only other writable place.
 HOME = "/tmp"
+#: The kernel's socket folder inside the jail, and the size of its tmpfs: room for a kernel's five
+#: sockets, not for files (a folder on the grader's disk took 1.1 GiB of files past write_mib).
+SOCKET_DIR = "/run/kernel"
+SOCKET_DIR_BYTES = 1 << 20
 
 # Top-level links of a merged-/usr system (or real folders on older systems), bound read-only.
 _SYSTEM_TOP = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
@@ -60,8 +68,6 @@ class JailLayout:
     workdir: str
     #: Files of the working folder: (path relative to it, readable descriptor of the content).
     files: tuple[tuple[str, int], ...]
-    #: Folder of the kernel's Unix sockets, mounted read-write at the same path.
-    socket_dir: str
     #: The connection file's path (the same inside) and a readable descriptor of its content.
     connection_file: str
     connection_fd: int
@@ -71,6 +77,8 @@ class JailLayout:
     student_dir: str
     #: Unprivileged user id the kernel runs as, or None when the grader itself is not root.
     uid: int | None
+    #: A writable descriptor on which bubblewrap reports its sandbox's pid (``--info-fd``), or None.
+    info_fd: int | None = None
 
 
 def system_tool(name: str) -> str:
@@ -118,6 +126,7 @@ def _system_mounts(mounts: _Mounts) -> None:
         mounts.add("--ro-bind-try", path, dest=path)
     mounts.add("--proc", dest="/proc")
     mounts.add("--dev", dest="/dev")
+    mounts.argv += ["--remount-ro", "/dev"]
 
 
 def _limits(settings: JailSettings) -> list[str]:
@@ -172,7 +181,7 @@ def bwrap_argv(settings: JailSettings, layout: JailLayout, kernel_cmd: list[str]
     for root in layout.python_roots:
         mounts.add("--ro-bind", root, dest=root)
     mounts.add("--ro-bind", layout.student_dir, dest=STUDENT_MOUNT)
-    mounts.add("--bind", layout.socket_dir, dest=layout.socket_dir)
+    mounts.add("--size", str(SOCKET_DIR_BYTES), "--tmpfs", dest=SOCKET_DIR, perms="1777")
     mounts.add("--ro-bind-data", str(layout.connection_fd), dest=layout.connection_file, perms="0444")
     mounts.add("--size", size, "--tmpfs", dest=layout.workdir, perms="0777")
     for relative, fd in layout.files:
@@ -180,6 +189,10 @@ def bwrap_argv(settings: JailSettings, layout: JailLayout, kernel_cmd: list[str]
         for parent in reversed(PurePosixPath(relative).parents[:-1]):
             mounts.add("--dir", dest=str(PurePosixPath(layout.workdir) / parent), perms="0777")
         mounts.add("--file", str(fd), dest=target, perms="0666")
+    # Last: nothing more is created in the root tmpfs, which an unprivileged grader's jail owns.
+    mounts.argv += ["--remount-ro", "/"]
+    if layout.info_fd is not None:
+        argv += ["--info-fd", str(layout.info_fd)]
     # jupyter_client adds JPY_PARENT_PID after the environment is chosen; inside the PID
     # namespace the kernel's parent is PID 1, which ipykernel would take for an orphaned kernel.
     argv += mounts.argv + ["--unsetenv", "JPY_PARENT_PID", "--chdir", layout.workdir, "--"]

@@ -2,20 +2,28 @@
 
 Each event is one log line through nbgrader's logger, in this exact form::
 
-    tinytorch-grading: <event> <json object>
+    tinytorch-grading: <key> <event> <json object>
 
-The JSON object holds at least ``cwd`` (the kernel's working folder, which names the student and
-assignment) and ``detail`` (a sentence for a human). nbgrader's log formatter may put its own
-prefix (``[AutogradeApp | WARNING] ``) before the marker; :func:`parse_events` finds the marker
-anywhere in a line, so the grading report can be built from a captured log.
+The key is a secret of the grading run: a grading task draws a random one and gives it to
+nbgrader in the environment variable ``TINYTORCH_GRADING_KEY`` (the kernel never sees it), and a
+grader process without one draws its own. Text a student controls reaches nbgrader's log too
+(cell ids and ``grade_id`` values with line breaks, names, outputs), so a line is an event only
+when it carries the key: nothing in the notebook can forge one. The JSON object holds at least
+``cwd`` (the kernel's working folder, which names the student and assignment) and ``detail`` (a
+sentence for a human). nbgrader's log formatter may put its own prefix
+(``[AutogradeApp | WARNING] ``) before the marker, and nothing else may come before it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from tinytorch_course.paths import EVENT_KEY_VARIABLE
 
 PREFIX = "tinytorch-grading:"
 
@@ -30,8 +38,24 @@ UNSAFE_NO_SANDBOX = "unsafe-no-sandbox"
 
 EVENTS = (BUDGET_EXCEEDED, KERNEL_DIED, JAIL_REFUSED, UNSAFE_NO_SANDBOX)
 
-# The JSON object is the rest of the line: json.dumps never emits a raw newline.
-_LINE = re.compile(re.escape(PREFIX) + r" (?P<event>\S+) (?P<payload>\{.*\})\s*$")
+# The JSON object is the rest of the line: json.dumps never emits a raw newline. Before the
+# marker, at most the logger's own "[App | LEVEL] ".
+_LINE = re.compile(r"(?:\[[^\]\n]*\] )?" + re.escape(PREFIX) + r" (?P<key>\S+) (?P<event>\S+) (?P<payload>\{.*\})\s*")
+
+
+def new_key() -> str:
+    """A fresh random key for one grading run's event lines."""
+    return secrets.token_hex(16)
+
+
+# This process's key when its environment names none (a stock `nbgrader autograde` run).
+_PROCESS_KEY = new_key()
+
+
+def event_key() -> str:
+    """The key this process signs its event lines with: ``TINYTORCH_GRADING_KEY`` when set, else
+    a random key of its own."""
+    return os.environ.get(EVENT_KEY_VARIABLE) or _PROCESS_KEY
 
 
 @dataclass(frozen=True)
@@ -45,23 +69,28 @@ class GradingEvent:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def format_event(event: str, cwd: str, detail: str, **extra: Any) -> str:
-    """The log line for ``event`` (one of :data:`EVENTS`) about the kernel working in ``cwd``.
-    ``extra`` fields must be JSON-serialisable and may not reuse ``cwd`` or ``detail``."""
+def format_event(event: str, cwd: str, detail: str, *, key: str | None = None, **extra: Any) -> str:
+    """The log line for ``event`` (one of :data:`EVENTS`) about the kernel working in ``cwd``,
+    signed with ``key`` (default :func:`event_key`). ``extra`` fields must be JSON-serialisable
+    and may not reuse ``cwd`` or ``detail``. The line is ASCII: JSON escapes every other
+    character, a lone surrogate included."""
     if event not in EVENTS:
         raise ValueError(f"unknown grading event {event!r}; expected one of {', '.join(EVENTS)}")
     payload = {"cwd": str(cwd), "detail": str(detail), **extra}
-    return f"{PREFIX} {event} {json.dumps(payload, sort_keys=True)}"
+    return f"{PREFIX} {key or event_key()} {event} {json.dumps(payload, sort_keys=True)}"
 
 
-def parse_event(line: str) -> GradingEvent | None:
-    """The event logged on ``line``, or None when the line carries no event marker. A line that
-    carries the marker but is not a well-formed event is a ValueError quoting it."""
-    if PREFIX not in line:
+def parse_event(line: str, key: str) -> GradingEvent | None:
+    """The event logged on ``line`` with ``key``, or None when the line carries no marker
+    followed by that key. A line that carries both but is not a well-formed event (text before
+    the marker other than the logger's prefix included) is a ValueError quoting it."""
+    if not key or f"{PREFIX} {key} " not in line:
         return None
-    match = _LINE.search(line)
+    match = _LINE.fullmatch(line)
     if match is None:
         raise ValueError(f"malformed grading event line: {line!r}")
+    if match["key"] != key:
+        return None
     event = match["event"]
     if event not in EVENTS:
         raise ValueError(f"unknown grading event {event!r} in line: {line!r}")
@@ -79,7 +108,7 @@ def parse_event(line: str) -> GradingEvent | None:
     return GradingEvent(event=event, cwd=cwd, detail=detail, extra=payload)
 
 
-def parse_events(text: str) -> list[GradingEvent]:
-    """Every event logged in ``text`` (a captured log), in order."""
-    events = (parse_event(line) for line in text.splitlines())
+def parse_events(text: str, key: str) -> list[GradingEvent]:
+    """Every event logged in ``text`` (a captured log) with ``key``, in order."""
+    events = (parse_event(line, key) for line in text.split("\n"))
     return [event for event in events if event is not None]

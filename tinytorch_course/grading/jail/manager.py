@@ -2,8 +2,9 @@
 
 Configured through :class:`~tinytorch_course.grading.preprocessors.jailedexecute.JailedExecute`
 (``nbgrader_config.py``), so stock
-``nbgrader autograde`` is jailed. Per kernel it prepares a private folder (the kernel's Unix
-sockets and its output log), copies the working folder's files into the jail, starts the budget
+``nbgrader autograde`` is jailed. Per kernel it prepares a private folder (the connection file
+and the kernel's output log), copies the working folder's files into the jail, reaches the
+kernel's Unix sockets in the jail's own socket tmpfs, starts the budget
 watchdog, interrupts the kernel by message (the jailed kernel leads its own session, out of
 reach of a signal to bubblewrap's process group), and logs a grading event whenever the
 instructor must know something.
@@ -12,8 +13,10 @@ instructor must know something.
 from __future__ import annotations
 
 import compileall
+import json
 import logging
 import os
+import select
 import shutil
 import signal
 import stat
@@ -26,7 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, default
 
 from tinytorch_course.grading.jail import events
-from tinytorch_course.grading.jail.bwrap import HOME, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
+from tinytorch_course.grading.jail.bwrap import HOME, SOCKET_DIR, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
 from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
 from tinytorch_course.grading.jail.preflight import (
     JailUnavailable,
@@ -38,12 +41,18 @@ from tinytorch_course.grading.jail.preflight import (
 )
 from tinytorch_course.grading.jail.settings import JailSettings
 from tinytorch_course.grading.jail.watchdog import BudgetWatchdog
+from tinytorch_course.paths import EVENT_KEY_VARIABLE
 from tinytorch_course.student.package import cached_package, package_bytes
 
 # Variables of the grader's environment a kernel may see; everything else (tokens, paths into the
 # course) stays outside. *_NUM_THREADS carry the grader's share of the cores.
 _PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONHASHSEED")
 _LOG_TAIL_CHARS = 400
+# The kernel's socket path prefix as the kernel sees it (its connection file says so); the grader
+# reaches the same sockets through /proc/<pid>/root of the jail.
+_JAIL_SOCKETS = f"{SOCKET_DIR}/k"
+# How long bubblewrap may take to report its sandbox's pid on --info-fd.
+_INFO_TIMEOUT_S = 30.0
 
 _student_dir: str | None = None
 # Whether this grader process has said which mechanism limits its jails' memory.
@@ -160,8 +169,8 @@ class JailedKernelManager(AsyncKernelManager):
         return error
 
     def _prepare_jail(self) -> None:
-        """Check the jail can be made and give this kernel its private folder: the sockets live
-        there (mounted into the jail), so the kernel can reach nothing else of the grader's."""
+        """Check the jail can be made and give this kernel its private folder (connection file,
+        output log); its sockets live in the jail's own socket tmpfs."""
         try:
             if self.transport != "ipc":
                 raise JailUnavailable(
@@ -175,12 +184,9 @@ class JailedKernelManager(AsyncKernelManager):
         if self._socket_base is None:  # the configured folder; self.ip names a jail's from now on
             self._socket_base = os.path.dirname(self.ip) or tempfile.gettempdir()
         self._state_dir = tempfile.mkdtemp(prefix="jail-", dir=self._socket_base)
-        os.mkdir(os.path.join(self._state_dir, "sockets"), 0o700)
-        uid = jail_uid(self.jail_settings)
-        if uid is not None:
-            os.chown(os.path.join(self._state_dir, "sockets"), uid, uid)
-        # a new socket path per kernel: the connection file written next names it
-        self.ip = os.path.join(self._state_dir, "sockets", "k")
+        # the connection file written next names the sockets as the kernel sees them; once the
+        # jail runs, self.ip names them as the grader reaches them (_async_launch_kernel)
+        self.ip = _JAIL_SOCKETS
         # The jailed kernel leads its own session: interrupt it by message, not by a signal to
         # bubblewrap's process group (which would kill the jail).
         self.kernel_spec.interrupt_mode = "message"
@@ -195,27 +201,67 @@ class JailedKernelManager(AsyncKernelManager):
                     "SANDBOX=0: this notebook ran without the grading jail, with the grader's powers",
                 )
             )
+            # unjailed, the kernel has the grader's powers anyway; still, it is not handed the key
+            kw["env"] = {k: v for k, v in (kw.get("env") or os.environ).items() if k != EVENT_KEY_VARIABLE}
             await super()._async_launch_kernel(kernel_cmd, **kw)
             return
-        with ExitStack() as opened:
-            layout = self._layout(opened)
-            argv = bwrap_argv(settings, layout, [jail_python(kernel_cmd[0]), *kernel_cmd[1:]])
-            argv[0] = resolve_bwrap(settings)
-            self._cgroup = self._jail_cgroup()
-            if self._cgroup is not None:
-                argv = enter_argv(self._cgroup, argv)
-            log = opened.enter_context(open(self._log_path(), "wb"))
-            kw.update(
-                env=kernel_env(kw.get("env")),
-                stdout=log,
-                stderr=log,
-                pass_fds=(layout.connection_fd, *(fd for _, fd in layout.files)),
-            )
-            await super()._async_launch_kernel(argv, **kw)
+        info_read, info_write = os.pipe()
+        try:
+            with ExitStack() as opened:
+                opened.callback(os.close, info_write)  # bubblewrap has its own copy: EOF when it closes it
+                await self._launch_jailed(kernel_cmd, kw, opened, info_write)
+            self.ip = f"/proc/{self._sandbox_pid(info_read)}/root{_JAIL_SOCKETS}"
+        finally:
+            os.close(info_read)
         self._watchdog = BudgetWatchdog(settings.budget_s, self._budget_expired)
         self._watchdog.start()
         if self._cgroup is not None:
             self._memory_watch = MemoryWatch(self._cgroup, self._memory_exceeded)
+
+    async def _launch_jailed(self, kernel_cmd: list[str], kw: dict[str, Any], opened: ExitStack, info_fd: int) -> None:
+        """Start bubblewrap (in the jail's cgroup) around ``kernel_cmd``; the descriptors it needs
+        stay open in ``opened`` until it has started."""
+        settings = self.jail_settings
+        layout = self._layout(opened, info_fd)
+        argv = bwrap_argv(settings, layout, [jail_python(kernel_cmd[0]), *kernel_cmd[1:]])
+        argv[0] = resolve_bwrap(settings)
+        self._cgroup = self._jail_cgroup()
+        if self._cgroup is not None:
+            argv = enter_argv(self._cgroup, argv)
+        log = opened.enter_context(open(self._log_path(), "wb"))
+        kw.update(
+            env=kernel_env(kw.get("env")),
+            stdout=log,
+            stderr=log,
+            pass_fds=(layout.connection_fd, info_fd, *(fd for _, fd in layout.files)),
+        )
+        await super()._async_launch_kernel(argv, **kw)
+
+    def _sandbox_pid(self, info: int) -> int:
+        """The pid of the jail's first process, as bubblewrap reports it on ``--info-fd``; the
+        jail refused (logged) when it reports none."""
+        text = b""
+        while select.select([info], [], [], _INFO_TIMEOUT_S)[0]:
+            chunk = os.read(info, 4096)
+            if not chunk:
+                break
+            text += chunk
+        try:
+            return int(json.loads(text)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            self._kill_jail()
+            raise self._refuse(
+                JailUnavailable(
+                    f"bubblewrap reported no sandbox process on --info-fd (got {text[:200]!r}); "
+                    f"its output: {self._log_tail()!r}",
+                    "check that `bwrap --version` is 0.5 or later and that the jail's cgroup can be entered",
+                )
+            ) from None
+
+    def cleanup_ipc_files(self) -> None:
+        """Nothing to remove: a jailed kernel's sockets live in its jail's tmpfs, gone with it."""
+        if not self.jail_settings.enabled:
+            super().cleanup_ipc_files()
 
     def _jail_cgroup(self) -> JailCgroup | None:
         """A new cgroup for this jail where the grader can create one (None otherwise); the
@@ -240,8 +286,9 @@ class JailedKernelManager(AsyncKernelManager):
                 )
             ) from None
 
-    def _layout(self, opened: ExitStack) -> JailLayout:
-        """The jail of this kernel; the descriptors it opens stay open until bubblewrap started."""
+    def _layout(self, opened: ExitStack, info_fd: int) -> JailLayout:
+        """The jail of this kernel, reporting its pid on ``info_fd``; the descriptors it opens
+        stay open until bubblewrap started."""
 
         def readable(path: str) -> int:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -256,12 +303,12 @@ class JailedKernelManager(AsyncKernelManager):
         return JailLayout(
             workdir=f"{WORK_PARENT}/{os.path.basename(self._work_cwd) or 'work'}",
             files=tuple((relative, readable(path)) for relative, path in files),
-            socket_dir=os.path.join(self._state_dir, "sockets"),
             connection_file=self.connection_file,
             connection_fd=readable(self.connection_file),
             python_roots=python_roots(),
             student_dir=student_dir,
             uid=jail_uid(self.jail_settings),
+            info_fd=info_fd,
         )
 
     def _log_path(self) -> str:

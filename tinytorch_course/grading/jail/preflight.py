@@ -73,15 +73,11 @@ def jail_uid(settings: JailSettings) -> int | None:
 
 
 def _trial_argv(settings: JailSettings, scratch: Path, connection_fd: int) -> list[str]:
-    for name in ("sockets", "student"):
-        (scratch / name).mkdir()
+    (scratch / "student").mkdir()
     uid = jail_uid(settings)
-    if uid is not None:
-        os.chown(scratch / "sockets", uid, uid)
     layout = JailLayout(
         workdir="/home/student/trial",
         files=(),
-        socket_dir=str(scratch / "sockets"),
         connection_file=str(scratch / "connection.json"),
         connection_fd=connection_fd,
         python_roots=python_roots(),

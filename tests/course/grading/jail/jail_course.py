@@ -11,12 +11,15 @@ from pathlib import Path
 
 import nbformat
 
-from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_command, nbgrader_env
+from tinytorch_course.grading.jail.events import new_key
+from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, SOURCE_DIRECTORY, nbgrader_command, nbgrader_env
 
 ASSIGNMENT = "jail_probe"
 NOTEBOOK = "probe"
 PROBE_MARK = "PROBE "
 POINTS = {"test-first": 1.0, "test-after": 1.0}
+#: The key the jail signs its event lines with in these tests' nbgrader runs (jail/events.py).
+EVENT_KEY = new_key()
 
 
 def _cell(grade_id: str, source: str, *, solution: bool = False, points: float | None = None):
@@ -60,8 +63,10 @@ def run_nbgrader(
     root: Path, *args: str, env: dict | None = None, check: bool = False, timeout: float = 600
 ) -> subprocess.CompletedProcess:
     """A stock nbgrader command on the course at ``root``, run from the repo (its
-    nbgrader_config.py applies), output captured as text."""
+    nbgrader_config.py applies), its event lines signed with :data:`EVENT_KEY`, output captured
+    as text."""
     full_env = nbgrader_env()
+    full_env[EVENT_KEY_VARIABLE] = EVENT_KEY
     full_env.update(env or {})
     return subprocess.run(
         nbgrader_command(*args, f"--CourseDirectory.root={root}"),

@@ -19,7 +19,18 @@ from tinytorch_course.grading.jail import cgroup
 from tinytorch_course.grading.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, parse_events
 from tinytorch_course.grading.jail.settings import JailSettings
 
-from jail_course import ASSIGNMENT, POINTS, autograded, build_course, errors, probe_report, report, run_nbgrader, submit
+from jail_course import (
+    ASSIGNMENT,
+    EVENT_KEY,
+    POINTS,
+    autograded,
+    build_course,
+    errors,
+    probe_report,
+    report,
+    run_nbgrader,
+    submit,
+)
 from test_jail import LOOP
 
 MEMORY_MIB = 1024
@@ -95,9 +106,13 @@ def test_processes_over_the_total_limit_stop_the_jail_and_say_memory(graded):
     ]
     assert errors(nb, "test-after")[0].startswith("NotRun:")
     assert score(root, "b-over") == POINTS["test-first"], "graded on the cells that finished"
-    [died] = [e for e in parse_events(result.stderr) if e.event == KERNEL_DIED and Path(e.cwd).parts[-2] == "b-over"]
+    [died] = [
+        e
+        for e in parse_events(result.stderr, EVENT_KEY)
+        if e.event == KERNEL_DIED and Path(e.cwd).parts[-2] == "b-over"
+    ]
     assert "memory limit" in died.detail and died.extra["memory_mib"] == MEMORY_MIB
-    assert [e.event for e in parse_events(result.stderr)] == [KERNEL_DIED, BUDGET_EXCEEDED]
+    assert [e.event for e in parse_events(result.stderr, EVENT_KEY)] == [KERNEL_DIED, BUDGET_EXCEEDED]
 
 
 def test_the_log_names_the_mechanism_once(graded):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from tinytorch_course.grading.jail.bwrap import STUDENT_MOUNT, WORK_PARENT
+from tinytorch_course.grading.jail.bwrap import SOCKET_DIR, SOCKET_DIR_BYTES, STUDENT_MOUNT, WORK_PARENT
 from tinytorch_course.grading.jail.events import (
     BUDGET_EXCEEDED,
     JAIL_REFUSED,
@@ -28,6 +28,7 @@ from tinytorch_course.paths import REPO
 
 from jail_course import (
     ASSIGNMENT,
+    EVENT_KEY,
     POINTS,
     autograded,
     build_course,
@@ -113,6 +114,30 @@ LIMITS_PROBE = report(f"""
     for pid in children:
         os.waitpid(pid, 0)
 """)
+# Every other place a kernel might write: its socket folder (found from its connection file),
+# the jail's root and /dev. Files of 1 MiB each, so RLIMIT_FSIZE (one file's size) stops none.
+WRITE_PLACES_PROBE = report(f"""
+    import errno, json, os
+    from ipykernel.kernelapp import IPKernelApp
+    sockets = os.path.dirname(json.load(open(IPKernelApp.instance().connection_file))["ip"])
+
+    def fill(folder):
+        written = 0
+        try:
+            for n in range({2 * WRITE_MIB}):
+                with open(os.path.join(folder, f"fill-{{n}}"), "wb") as out:
+                    out.write(bytes(1024 * 1024))
+                written += 1
+            error = None
+        except OSError as err:
+            error = errno.errorcode[err.errno]
+        return [written, error]
+
+    found["sockets"] = fill(sockets)
+    found["socket_dir"] = sockets
+    for place in ("/", "/dev", "/dev/shm", "/run"):
+        found[place] = fill(place)
+""")
 LOOP = """
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -145,7 +170,7 @@ class Run:
     def events(self, name: str, student: str) -> list:
         return [
             e
-            for e in parse_events(self.result.stderr)
+            for e in parse_events(self.result.stderr, EVENT_KEY)
             if e.event == name and Path(e.cwd).parts[-2:] == (student, ASSIGNMENT)
         ]
 
@@ -191,6 +216,7 @@ def jailed(course) -> Run:
         "d-daemon": DAEMON,
         "e-limits": LIMITS_PROBE,
         "f-loop": LOOP,
+        "g-write-places": WRITE_PLACES_PROBE,
         "z-control": "pass",
     }
     for student, code in students.items():
@@ -267,6 +293,18 @@ def test_memory_processes_and_writes_hit_their_limits(jailed):
     assert jailed.score("e-limits") == FULL, "the kernel survives its limits"
 
 
+def test_every_other_place_the_kernel_can_write_is_small_or_read_only(jailed):
+    """The socket folder is a 1 MiB tmpfs of the jail's own (a folder on the grader's disk took
+    1.1 GiB of files past the write limit); the root and /dev are read-only."""
+    found = probe_report(autograded(jailed.root, "g-write-places"))
+    assert found["socket_dir"] == SOCKET_DIR
+    written_mib, error = found["sockets"]
+    assert written_mib <= SOCKET_DIR_BYTES >> 20 and error == "ENOSPC", found["sockets"]
+    for place in ("/", "/dev", "/dev/shm", "/run"):
+        assert found[place][0] == 0 and found[place][1] in {"EROFS", "EACCES"}, (place, found[place])
+    assert jailed.score("g-write-places") == FULL, "the kernel keeps working: its sockets are intact"
+
+
 def test_a_notebook_that_ignores_interrupts_is_stopped_at_its_budget(jailed):
     nb = autograded(jailed.root, "f-loop")
     assert jailed.score("f-loop") == POINTS["test-first"], "graded on the cells that finished"
@@ -280,13 +318,13 @@ def test_a_notebook_that_ignores_interrupts_is_stopped_at_its_budget(jailed):
 
 
 def test_no_unjailed_kernel_ran(jailed):
-    assert [e for e in parse_events(jailed.result.stderr) if e.event == UNSAFE_NO_SANDBOX] == []
+    assert [e for e in parse_events(jailed.result.stderr, EVENT_KEY) if e.event == UNSAFE_NO_SANDBOX] == []
 
 
 def test_a_missing_bwrap_refuses_to_grade_naming_cause_and_fix(unjailed_copy):
     result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--JailSettings.bwrap=/nonexistent/bwrap")
     assert result.returncode != 0
-    [event] = [e for e in parse_events(result.stderr) if e.event == JAIL_REFUSED]
+    [event] = [e for e in parse_events(result.stderr, EVENT_KEY) if e.event == JAIL_REFUSED]
     assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
     assert "/nonexistent/bwrap" in event.extra["cause"]
     assert "install_bwrap.sh" in event.extra["fix"]
@@ -297,7 +335,7 @@ def test_sandbox_0_runs_unjailed_and_says_so(unjailed_copy, course):
     listener = course[2]
     result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--force", *LIMITS, env={"SANDBOX": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
-    [event] = [e for e in parse_events(result.stderr) if e.event == UNSAFE_NO_SANDBOX]
+    [event] = [e for e in parse_events(result.stderr, EVENT_KEY) if e.event == UNSAFE_NO_SANDBOX]
     assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
     found = probe_report(autograded(unjailed_copy, "b-probe"))
     # the same probe that sees nothing in the jail sees the course outside it

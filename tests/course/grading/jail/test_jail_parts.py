@@ -71,7 +71,6 @@ def test_nothing_of_the_course_root_is_mounted_but_the_venv(tmp_path):
     layout = JailLayout(
         workdir="/home/student/a",
         files=(("nb.ipynb", 7),),
-        socket_dir=str(tmp_path / "s"),
         connection_file=str(tmp_path / "c.json"),
         connection_fd=8,
         python_roots=python_roots(),
