@@ -8,6 +8,7 @@ Not a benchmark itself: run_all.py runs only the bench_*.py scripts.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -54,13 +55,33 @@ def judge(label: str, seconds: float, target: float, digits: int = 1) -> bool:
     return ok
 
 
-#: A spread of rounds above this (standard deviation / mean, as pyperf warns) is said out loud.
+#: A spread of rounds above this (of their median, as pyperf warns at 10% of the mean) is said out loud.
 UNSTABLE_SPREAD = 0.10
+#: Scales a median absolute deviation to the standard deviation it estimates for normal noise.
+MAD_TO_SD = 1.4826
+#: /proc/stat columns of CPU time spent working: user, nice, system, (not idle, iowait), irq, softirq, steal.
+_BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
 
 
-def load_average() -> str:
-    """The machine's 1-minute load average against its core count, e.g. 'load 3.1 on 2 cores'."""
-    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+def cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has worked, CPU seconds this process and the children it
+    has waited for have used) since boot, or None where /proc/stat does not exist."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    machine = sum(ticks[i] for i in _BUSY_COLUMNS if i < len(ticks)) / os.sysconf("SC_CLK_TCK")
+    ours = sum(sum(resource.getrusage(who)[:2]) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return machine, ours
+
+
+def others_cores(before: tuple[float, float] | None, after: tuple[float, float] | None, wall: float) -> float | None:
+    """How many cores, on average over `wall` seconds between two `cpu_seconds()` readings, other
+    processes kept busy: what a benchmark competed with. None when it cannot be known."""
+    if before is None or after is None or wall <= 0:
+        return None
+    return max(0.0, (after[0] - before[0]) - (after[1] - before[1])) / wall
 
 
 def rounds_text(values: Sequence[float], digits: int = 2) -> str:
@@ -69,21 +90,25 @@ def rounds_text(values: Sequence[float], digits: int = 2) -> str:
 
 
 def spread(values: Sequence[float]) -> float:
-    """The standard deviation of `values` as a fraction of their mean (0 for fewer than two)."""
+    """How far `values` spread, as a fraction of their median: the standard deviation estimated
+    from the median absolute deviation, which one round preempted by another process cannot
+    inflate the way it inflates a plain standard deviation (0 for fewer than two values)."""
     if len(values) < 2:
         return 0.0
-    return statistics.stdev(values) / statistics.fmean(values)
+    middle = statistics.median(values)
+    return MAD_TO_SD * statistics.median(abs(v - middle) for v in values) / middle
 
 
-def stability(label: str, values: Sequence[float], loads: Sequence[float] = ()) -> str:
+def stability(label: str, values: Sequence[float], others: Sequence[float | None] = ()) -> str:
     """One line on how far the rounds of `label` spread, with a WARNING when they spread more than
-    UNSTABLE_SPREAD: a median of such rounds is still the best figure, but not a settled one.
-    `loads` are the load averages seen at the rounds' starts, printed when given."""
+    UNSTABLE_SPREAD: the median of such rounds is still the figure to use, but not a settled one.
+    `others` are the cores other processes kept busy in each round (see `others_cores`)."""
     rel = spread(values)
-    seen = f"; load averages {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores" if loads else ""
+    known = [o for o in others if o is not None]
+    seen = f"; other processes kept {min(known):.1f}–{max(known):.1f} of {os.cpu_count()} cores busy" if known else ""
     if rel > UNSTABLE_SPREAD:
         return (
-            f"WARNING: {label} may be unstable: its {len(values)} rounds spread by {rel:.0%} of their mean "
-            f"(over {UNSTABLE_SPREAD:.0%}){seen}; the machine is busy, rerun it on a quieter one"
+            f"WARNING: {label} may be unstable: its {len(values)} rounds spread by {rel:.0%} of their median "
+            f"(over {UNSTABLE_SPREAD:.0%}){seen}; rerun it on a quieter machine"
         )
-    return f"{label}: {len(values)} rounds within {rel:.0%} of their mean{seen}"
+    return f"{label}: {len(values)} rounds spread by {rel:.0%} of their median{seen}"

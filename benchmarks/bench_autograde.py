@@ -16,13 +16,18 @@
   printed, without a target: the same batch with the looping student graded last, which no
   scheduler that cannot foresee it can balance (it starts when the others are nearly done).
 
-Both batches are graded both ways in each of `--rounds` rounds, the order flipping every round,
-and the verdicts use the median of the per-round ratios: a shared machine drifts by a tenth
-between two runs of the same command, as much as the margins measured here. Every round's
-figures are printed.
+The uniform batch is graded both ways in each of `--rounds` rounds (5), the mixed batch in each
+of `--mixed-rounds` rounds (3), the order flipping every round, and the verdicts use the median
+of the per-round ratios: a shared machine drifts by a tenth between two runs of the same
+command, as much as the margins measured here. As pyperf does, the figures are said with their
+spread: every round's figure is printed as the round ends, with how many cores other processes
+kept busy meanwhile (from /proc/stat, less this benchmark's own CPU time), and a comparison whose
+rounds spread by more than 10% of their median gets a WARNING. In a round where other processes
+took a core, `make autograde`'s two workers could not both have one: its ratio is low for that
+reason, not for the code's, and the median of five rounds outvotes two such rounds.
 
     python benchmarks/bench_autograde.py [--students 12] [--jobs 2] [--mixed 17] [--budget 30]
-                                         [--rounds 3]
+                                         [--rounds 5] [--mixed-rounds 3]
 
 Every uniform submission is the reference solution, so each must score 100. Prints each figure
 with PASS/FAIL; exit code 1 when a target is missed, a submission fails or the scores differ.
@@ -36,7 +41,10 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from statistics import median
 
@@ -52,7 +60,16 @@ from tinytorch_course.grading.plugins.cellscoresexport import score_table  # noq
 from tinytorch_course.grading.report import NOT_GRADED, REPORT_CSV, read_report  # noqa: E402
 from tinytorch_course.paths import ASSIGNMENT_ID, SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 
-from _common import judge, timed, timed_run, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    cpu_seconds,
+    judge,
+    others_cores,
+    rounds_text,
+    stability,
+    timed,
+    timed_run,
+    verdict,
+)
 
 SPEEDUP_TARGET = 1.6  # make autograde / stock sequential, 12 submissions, 2 jobs
 JAIL_COST_TARGET = 1.10  # jailed / unjailed make autograde, same 12 submissions
@@ -150,6 +167,27 @@ class Batch:
     extra: list[str]
     looper: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # "sequential" / "make autograde" / "unjailed"
+    others: float | None = None  # cores other processes kept busy during the round, on average
+
+
+def _round_line(batch: Batch, k: int, jobs: int) -> str:
+    """One round's times as it ends, with the cores other processes took meanwhile."""
+    times = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in batch.seconds.items())
+    ratio = batch.seconds["sequential"] / batch.seconds["make autograde"]
+    if batch.others is None:
+        machine = "other processes' CPU time unknown"
+    else:
+        machine = f"other processes kept {batch.others:.1f} cores busy"
+        if batch.others > (os.cpu_count() or 1) - jobs + 0.5:
+            machine += f": {jobs} workers could not have a core each"
+    return f"  {batch.name} round {k + 1}: {times}; sequential / make autograde {ratio:.2f}× ({machine})"
+
+
+def _measured_round(batch: Batch, run: Callable[[], None]) -> None:
+    """Run one round of `batch` and record what other processes took from the machine meanwhile."""
+    before, start = cpu_seconds(), time.perf_counter()
+    run()
+    batch.others = others_cores(before, cpu_seconds(), time.perf_counter() - start)
 
 
 def _grade_both(
@@ -189,10 +227,6 @@ def _grade_both(
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _spread(values: list[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=12, help="uniform batch size")
@@ -202,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         "--budget", type=float, default=30.0, help="wall-clock budget of each notebook in the mixed batch, seconds"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds of every comparison; the verdicts use the median ratio"
+        "--rounds", type=int, default=5, help="rounds of the uniform batch; the verdicts use the median ratio"
     )
+    parser.add_argument("--mixed-rounds", type=int, default=3, help="rounds of the mixed batch")
     args = parser.parse_args(argv)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
@@ -228,11 +263,17 @@ def main(argv: list[str] | None = None) -> int:
         ]
         mixed = [
             Batch("mixed", _mixed(reference, args.mixed, middle), budget, f"mixed{middle:02d}")
-            for _ in range(args.rounds)
+            for _ in range(args.mixed_rounds)
         ]
-        for k in range(args.rounds):
-            _grade_both(uniform[k], built, base, args.jobs, True, k % 2 == 1, problems)
-            _grade_both(mixed[k], built, base, args.jobs, False, k % 2 == 0, problems)
+        for k in range(max(args.rounds, args.mixed_rounds)):
+            if k < args.rounds:
+                grade = partial(_grade_both, uniform[k], built, base, args.jobs, True, k % 2 == 1, problems)
+                _measured_round(uniform[k], grade)
+                print(_round_line(uniform[k], k, args.jobs), flush=True)
+            if k < args.mixed_rounds:
+                grade = partial(_grade_both, mixed[k], built, base, args.jobs, False, k % 2 == 0, problems)
+                _measured_round(mixed[k], grade)
+                print(_round_line(mixed[k], k, args.jobs), flush=True)
         tail = _course_copy(built, base / "mixed-last", _mixed(reference, args.mixed, last))
         tail_s, tail_report = _make_autograde(tail, args.jobs, budget)
         if _failed(tail_report, list(tail_report)):
@@ -247,32 +288,35 @@ def main(argv: list[str] | None = None) -> int:
     speedup = median(speedups)
     print(
         f"autograde {args.students} submissions, {args.rounds} rounds: stock sequential "
-        f"{_spread(seq)} s, make autograde ({args.jobs} workers) {_spread(par)} s"
+        f"{rounds_text(seq)} s, make autograde ({args.jobs} workers) {rounds_text(par)} s"
     )
     print(
-        f"speedup: median {speedup:.2f}× of {_spread(speedups)} (target ≥ {SPEEDUP_TARGET}×)  "
+        f"speedup: median {speedup:.2f}× of {rounds_text(speedups)} (target ≥ {SPEEDUP_TARGET}×)  "
         f"{verdict(speedup >= SPEEDUP_TARGET)}"
     )
+    print(stability("speedup", speedups, [b.others for b in uniform]))
     ok &= speedup >= SPEEDUP_TARGET
     costs = [p / u for p, u in zip(par, unjailed, strict=False)]
     cost = median(costs)
     print(
-        f"jail cost: jailed / unjailed (SANDBOX=0), unjailed {_spread(unjailed)} s: median "
-        f"{cost:.2f}× of {_spread(costs)} (target ≤ {JAIL_COST_TARGET}×)  {verdict(cost <= JAIL_COST_TARGET)}"
+        f"jail cost: jailed / unjailed (SANDBOX=0), unjailed {rounds_text(unjailed)} s: median "
+        f"{cost:.2f}× of {rounds_text(costs)} (target ≤ {JAIL_COST_TARGET}×)  {verdict(cost <= JAIL_COST_TARGET)}"
     )
+    print(stability("jail cost", costs, [b.others for b in uniform]))
     ok &= cost <= JAIL_COST_TARGET
     bounds = [max(args.budget, b.seconds["sequential"] / args.jobs) for b in mixed]
     ratios = [b.seconds["make autograde"] / bound for b, bound in zip(mixed, bounds, strict=False)]
     ratio = median(ratios)
     print(
         f"mixed batch ({args.mixed} students, number {middle + 1} looping, budget {args.budget:g} s): "
-        f"stock sequential (the total work) {_spread([b.seconds['sequential'] for b in mixed])} s, "
-        f"make autograde {_spread([b.seconds['make autograde'] for b in mixed])} s"
+        f"stock sequential (the total work) {rounds_text([b.seconds['sequential'] for b in mixed])} s, "
+        f"make autograde {rounds_text([b.seconds['make autograde'] for b in mixed])} s"
     )
     print(
         f"makespan / max(budget, work / {args.jobs} workers): median {ratio:.2f}× of "
-        f"{_spread(ratios)} (target ≤ {MIXED_TARGET}×)  {verdict(ratio <= MIXED_TARGET)}"
+        f"{rounds_text(ratios)} (target ≤ {MIXED_TARGET}×)  {verdict(ratio <= MIXED_TARGET)}"
     )
+    print(stability("mixed makespan ratio", ratios, [b.others for b in mixed]))
     ok &= ratio <= MIXED_TARGET
     print(
         f"mixed batch, the looping student graded last: make autograde {tail_s:.1f} s = "

@@ -7,7 +7,9 @@ whose latency students report. Its parameters require grad (as after training), 
 with autograd available: a graph must only cost something when it is recorded. Each round
 times a block of calls of tinytorch, then of numpy, alternately, so both see the same machine
 noise (the order flips every round). The verdict uses the median of the per-round ratios, which
-cancels drifts in machine load better than a ratio of two medians. Exits 1 on FAIL.
+cancels drifts in machine load better than a ratio of two medians; the quartiles of those ratios
+and the cores other processes kept busy meanwhile are printed beside it, with a WARNING when the
+rounds spread by more than 10% of their median. Exits 1 on FAIL.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from tinytorch.core.tensor import Tensor
 from tinytorch.olympics import SimpleMLP
 
-from _common import verdict
+from _common import cpu_seconds, others_cores, stability, verdict
 
 TARGETS = {1: 1.5, 256: 1.15}  # batch size → largest allowed tinytorch / numpy ratio
 ROUNDS = 400
@@ -36,7 +38,7 @@ def per_call_ns(fn, calls: int) -> float:
 
 
 def measure(batch: int) -> tuple:
-    """Median per-call times (µs) of tinytorch and numpy at this batch size, and the median ratio."""
+    """Median per-call times (µs) of tinytorch and numpy at this batch size, and the per-round ratios."""
     model = SimpleMLP(64, 32, 10, seed=0)
     w1, b1, w2, b2 = (p.data for p in model.parameters())
     model.fc1.bias.data[:] = 0.1  # nonzero biases, so that the additions are not skipped by luck
@@ -72,21 +74,24 @@ def measure(batch: int) -> tuple:
         else:
             t_raw.append(per_call_ns(raw, calls))
             t_tiny.append(per_call_ns(tiny, calls))
-    ratio = float(np.median(np.array(t_tiny) / np.array(t_raw)))
-    return float(np.median(t_tiny)) / 1e3, float(np.median(t_raw)) / 1e3, ratio
+    return float(np.median(t_tiny)) / 1e3, float(np.median(t_raw)) / 1e3, np.array(t_tiny) / np.array(t_raw)
 
 
 def main() -> int:
     failed = False
     for batch, target in TARGETS.items():
+        before, start = cpu_seconds(), time.perf_counter()
         with threadpool_limits(limits=1):  # one BLAS thread: the comparison is Python overhead, not threading
-            tiny, raw, ratio = measure(batch)
+            tiny, raw, ratios = measure(batch)
+        others = others_cores(before, cpu_seconds(), time.perf_counter() - start)
+        ratio, low, high = (float(q) for q in np.percentile(ratios, [50, 25, 75]))
         ok = ratio <= target
         failed |= not ok
         print(
             f"MLP 64→32→10 forward, batch {batch:>3}: tinytorch {tiny:8.2f} µs, numpy {raw:8.2f} µs, "
-            f"median ratio {ratio:.2f}× (target ≤ {target}×)  {verdict(ok)}"
+            f"median ratio {ratio:.2f}× (quartiles {low:.2f}–{high:.2f}; target ≤ {target}×)  {verdict(ok)}"
         )
+        print(stability(f"  batch {batch} ratio", list(ratios), [others]))
     return 1 if failed else 0
 
 

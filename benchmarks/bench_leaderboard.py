@@ -8,9 +8,9 @@ out-of-range accuracy, inconsistent speedup, not JSON at all). Then, in each rou
 real command in a fresh interpreter and the floor, a fresh interpreter that only `json.load`s
 the same files, in an order that flips every round so that both see the same machine load.
 Prints every round, the medians of the wall times and of the CPU times (the command's worker
-processes included), the median of the per-round ratios to the floor, and a warning when the
-rounds spread. Exits 1 when the median wall time is over the target or when the counts of
-ranked and skipped files are wrong.
+processes included), the median of the per-round ratios to the floor, and how far the rounds
+spread, with the cores other processes kept busy meanwhile (a WARNING over 10%). Exits 1 when
+the median wall time is over the target or when the counts of ranked and skipped files are wrong.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import random
 import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 from statistics import median
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from tinytorch.olympics import BenchmarkReport, SimpleMLP, generate_submission, submission_errors
 
-from _common import rounds_text, stability, timed_run, verdict
+from _common import cpu_seconds, others_cores, rounds_text, stability, timed_run, verdict
 
 TARGET_S = 1.0  # median wall time of the command over 2,000 files
 
@@ -135,7 +135,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of command and floor (default: 5)")
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {"leaderboard": [], "floor": []}
-    loads = []
+    others = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "submissions"
         valid, invalid = write_folder(folder, args.files)
@@ -143,7 +143,7 @@ def main() -> int:
         leaderboard = ["-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
         commands = {"leaderboard": [sys.executable, *leaderboard], "floor": [sys.executable, "-c", FLOOR, str(folder)]}
         for k in range(args.rounds):
-            loads.append(os.getloadavg()[0])
+            before, start = cpu_seconds(), time.perf_counter()
             for label in sorted(commands, reverse=k % 2 == 1):
                 wall, cpu, result = run_timed(commands[label], label)
                 if result.returncode != 0:
@@ -152,6 +152,7 @@ def main() -> int:
                     print(f"FAIL: {wrong}")
                     return 1
                 times[label].append((wall, cpu))
+            others.append(others_cores(before, cpu_seconds(), time.perf_counter() - start))
     walls = {label: [w for w, _ in pairs] for label, pairs in times.items()}
     cpus = {label: [c for _, c in pairs] for label, pairs in times.items()}
     ratios = [b / f for b, f in zip(walls["leaderboard"], walls["floor"], strict=True)]
@@ -168,7 +169,7 @@ def main() -> int:
     print(
         f"  leaderboard / floor (json.load of the same files): median {median(ratios):.1f}× of {rounds_text(ratios, 1)}"
     )
-    print(stability("leaderboard wall time", walls["leaderboard"], loads))
+    print(stability("leaderboard wall time", walls["leaderboard"], others))
     ok = wall <= TARGET_S
     print(f"leaderboard median wall {wall:.2f} s (target ≤ {TARGET_S:g} s)  {verdict(ok)}")
     return 0 if ok else 1
