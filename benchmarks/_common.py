@@ -103,6 +103,8 @@ def stability(label: str, values: Sequence[float], others: Sequence[float | None
     """One line on how far the rounds of `label` spread, with a WARNING when they spread more than
     UNSTABLE_SPREAD: the median of such rounds is still the figure to use, but not a settled one.
     `others` are the cores other processes kept busy in each round (see `others_cores`)."""
+    if len(values) < 2:
+        return f"{label}: one round, so no spread to judge"
     rel = spread(values)
     known = [o for o in others if o is not None]
     seen = f"; other processes kept {min(known):.1f}–{max(known):.1f} of {os.cpu_count()} cores busy" if known else ""
