@@ -41,7 +41,8 @@ def _only_finite_scalars(values: Collection) -> bool:
 
 def non_finite_paths(node: Any) -> list:
     """Paths of every number anywhere inside `node` that is NaN, infinite, or too large for a float."""
-    found, stack = [], [(node, ())]
+    found: list[str] = []
+    stack: list[tuple[Any, tuple]] = [(node, ())]
     while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
         value, path = stack.pop()
         if isinstance(value, (dict, list)) and _only_finite_scalars(children(value)):
