@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tinytorch_course.grading import forkserver
-from tinytorch_course.grading.task import CourseBundle, Submission, TaskResult, grade_task
+from tinytorch_course.grading.task import CourseBundle, HandInFiles, TaskResult, grade_task
 
 #: Tries of a task whose worker dies (the scheduler's allowed failures + 1) on the LocalCluster.
 #: An existing cluster keeps its own setting; the report states the number it used.
@@ -181,9 +181,9 @@ def run_in_order(
 
 
 def run_tasks(
-    client, bundle: CourseBundle, groups: list[list[Submission]], on_result: Callable[[TaskResult], None]
+    client, bundle: CourseBundle, groups: list[list[HandInFiles]], on_result: Callable[[TaskResult], None]
 ) -> list[TaskFailure]:
-    """Grade each group of submissions as one task on ``client``'s cluster. ``on_result`` gets
+    """Grade each group of hand-ins as one task on ``client``'s cluster. ``on_result`` gets
     each result as it arrives, in this process (the one writer of the course gradebook); the
     tasks that failed every try, or whose result ``on_result`` could not record, are returned."""
     from distributed.scheduler import KilledWorker
@@ -191,7 +191,7 @@ def run_tasks(
     attempts = tries(client)
     failures = []
 
-    def done(future, group: list[Submission]) -> None:
+    def done(future, group: list[HandInFiles]) -> None:
         if future.status == "finished":
             try:
                 on_result(future.result())

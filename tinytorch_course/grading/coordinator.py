@@ -1,4 +1,4 @@
-"""Autograde the submissions of an assignment as many small tasks on Dask, with the scores stock
+"""Autograde the hand-ins of an assignment as many small tasks on Dask, with the scores stock
 sequential ``nbgrader autograde`` would give, merged into the one gradebook, and write the
 grading report.
 
@@ -17,7 +17,7 @@ task retried on another worker (bounded); a task that fails every try is listed 
 Usage: ``python -m tinytorch_course.grading.coordinator [--jobs N | --scheduler ADDRESS] [--per-task K]
 [--course-root DIR] [--force] [--student ID ...] [-- extra nbgrader options]``. Prints the
 grading report and writes it next to the gradebook (grading-report.csv / .txt). Exit code 0 when
-every submission was graded, 1 when some could not be (the report says why), 2 on usage errors.
+every hand-in was graded, 1 when some could not be (the report says why), 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from tinytorch_course.grading.report import (
     write_report,
 )
 from tinytorch_course.grading.tamper_signs import tamper_signs
-from tinytorch_course.grading.task import CourseBundle, Submission, TaskResult, read_files
+from tinytorch_course.grading.task import CourseBundle, HandInFiles, TaskResult, read_files
 from tinytorch_course.paths import (
     ASSIGNMENT_ID,
     AUTOGRADED,
@@ -212,7 +212,7 @@ class GradingRun:
 
     @property
     def failed(self) -> list[str]:
-        """The students whose submission could not be graded."""
+        """The students whose hand-in could not be graded (or whose folder was refused)."""
         return [line.student for line in self.lines if line.status == NOT_GRADED]
 
 
@@ -242,7 +242,7 @@ def grade_course(
     work_base.mkdir(parents=True, exist_ok=True)
     collector = Collector(course_root, assignment, Path(tempfile.mkdtemp(prefix="run-", dir=work_base)))
     failures: list[TaskFailure] = []
-    checks: dict[str, SubmissionChecks] = {}
+    checks: dict[str, HandInChecks] = {}
     if todo:
         options = (["--force"] if force else []) + list(extra or [])
         # While the cluster's workers start in their own processes, this process reads the
@@ -252,13 +252,13 @@ def grade_course(
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(_read_inputs, course_root, options, assignment, todo)
             pool.submit(import_api)
-            checking = pool.submit(lambda: _check_submissions(*reading.result()[2:]))
+            checking = pool.submit(lambda: _check_hand_ins(*reading.result()[2:]))
             with dask_client(scheduler, jobs) as client:
                 bundle, records, _, handed_in = reading.result()
                 hosts = tasks_per_host(client)
                 bundle = replace(bundle, tasks_per_host=hosts)
                 tasks = [
-                    [Submission(s, handed_in[s].files, records.get(s)) for s in group]
+                    [HandInFiles(s, handed_in[s].files, records.get(s)) for s in group]
                     for group in groups(todo, sum(hosts.values()), per_task)
                 ]
                 failures = run_tasks(client, bundle, tasks, collector)
@@ -333,33 +333,34 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
 
 
 @dataclass(frozen=True)
-class SubmissionChecks:
-    """What the report says of a submission from its files alone."""
+class HandInChecks:
+    """What the report says of a hand-in from its files alone."""
 
     problem: str | None  # why it holds no gradable notebook, or None
     tamper_signs: list[str]  # names its own cells use that kernel tampering needs
 
 
-def _check_submissions(given: NotebookNode, handed_in: dict[str, HandIn]) -> dict[str, SubmissionChecks]:
-    """:class:`SubmissionChecks` of each hand-in, by student: the tamper review reads the
+def _check_hand_ins(given: NotebookNode, handed_in: dict[str, HandIn]) -> dict[str, HandInChecks]:
+    """:class:`HandInChecks` of each hand-in, by student: the tamper review reads the
     canonical notebook, the one that is graded."""
-    return {student: _check_submission(hand, given) for student, hand in handed_in.items()}
+    return {student: _check_hand_in(hand, given) for student, hand in handed_in.items()}
 
 
-def _check_submission(hand: HandIn, given: NotebookNode) -> SubmissionChecks:
+def _check_hand_in(hand: HandIn, given: NotebookNode) -> HandInChecks:
     """The checks of one hand-in; whatever it holds, an error of the checks is its own report
     line's reason and never costs the batch its report."""
     try:
-        return SubmissionChecks(hand.problem, tamper_signs(hand.canonical, given) if hand.canonical is not None else [])
+        return HandInChecks(hand.problem, tamper_signs(hand.canonical, given) if hand.canonical is not None else [])
     except Exception as error:  # noqa: BLE001 (one hand-in's checks must not stop the report)
-        return SubmissionChecks(f"the hand-in could not be checked ({type(error).__name__})", [])
+        return HandInChecks(f"the hand-in could not be checked ({type(error).__name__})", [])
 
 
 def _chosen(course_root: Path, students: list[str] | None, assignment: str) -> list[str]:
     everyone = submitted_students(course_root, assignment)
     missing = sorted(set(students or []) - set(everyone))
     if missing:
-        raise ValueError(f"no submission folder for student(s): {', '.join(map(printable, missing))}")
+        names = ", ".join(map(printable, missing))
+        raise ValueError(f"no hand-in folder ({SUBMITTED}/<student>/{assignment}) for student(s): {names}")
     return everyone if not students else [s for s in everyone if s in students]
 
 
@@ -369,7 +370,7 @@ def _report_lines(
     chosen: list[str],
     refused: dict[str, str],
     skipped: list[str],
-    checks: dict[str, SubmissionChecks],
+    checks: dict[str, HandInChecks],
     collector: Collector,
     failures: list[TaskFailure],
 ) -> list[ReportLine]:
@@ -405,7 +406,7 @@ def _report_lines(
 def run_sequential(
     course_root: Path, students: list[str], extra: list[str], assignment: str = ASSIGNMENT_ID, quiet: bool = False
 ) -> list[str]:
-    """Stock ``nbgrader autograde`` of every submission in one process (the reference that
+    """Stock ``nbgrader autograde`` of every hand-in in one process (the reference that
     parallel grading must equal); returns those of ``students`` that failed.
     ``quiet`` drops nbgrader's log instead of showing it."""
     course_root = Path(course_root).resolve()

@@ -43,7 +43,7 @@ COLUMNS = ("student", "status", "score", "max_score", "reason")
 
 @dataclass(frozen=True)
 class ReportLine:
-    """One submission's outcome; ``score`` is None when the gradebook has no submission row."""
+    """One hand-in's outcome; ``score`` is None when the gradebook has no submission row."""
 
     student: str
     status: str
@@ -91,7 +91,7 @@ def build_line(
     log_name: str,
     tamper_signs: list[str] | None = None,
 ) -> ReportLine:
-    """The report line of a submission that was graded by a task (successfully or not);
+    """The report line of a hand-in that was graded by a task (successfully or not);
     ``tamper_signs`` (from :mod:`tinytorch_course.grading.tamper_signs`) puts a graded one up for review."""
     reasons = [event_reason(e) for e in events]
     if tamper_signs:

@@ -2,7 +2,7 @@
 built from bytes, returning the gradebook and the autograded folders as bytes.
 
 The task reads nothing of the course root: the release's nbgrader source, the gradebook
-template, the student package and the submissions all travel with it, so a Dask worker on
+template, the student package and the hand-ins all travel with it, so a Dask worker on
 another machine needs only this repository's grading code (``tinytorch_course``, ``nbgrader_config.py``)
 and its Python environment. Local processes and Dask workers run this same function.
 """
@@ -49,7 +49,7 @@ class CourseBundle:
 
 
 @dataclass(frozen=True)
-class Submission:
+class HandInFiles:
     """What a task grades of one student, as bytes (the canonical notebook and the timestamp of
     the hand-in, see ``coordinator.hand_in``), and what the gradebook knew of the student."""
 
@@ -80,23 +80,23 @@ def read_files(folder: Path) -> Files:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResult:
-    """Grade ``submissions`` with stock ``nbgrader autograde`` in a scratch course of this
+def grade_task(bundle: CourseBundle, hand_ins: list[HandInFiles]) -> TaskResult:
+    """Grade ``hand_ins`` with stock ``nbgrader autograde`` in a scratch course of this
     machine's temporary folder, removed afterwards."""
     start = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="tinytorch-grade-"))
     key = new_key()
     try:
-        _build_course(scratch, bundle, submissions)
+        _build_course(scratch, bundle, hand_ins)
         code, log = _run_nbgrader(scratch, bundle, key)
         out = scratch / AUTOGRADED
         autograded = {
             s.student_id: _read_with_modes(out / s.student_id / bundle.assignment)
-            for s in submissions
+            for s in hand_ins
             if (out / s.student_id / bundle.assignment).is_dir()
         }
         return TaskResult(
-            tuple(s.student_id for s in submissions),
+            tuple(s.student_id for s in hand_ins),
             (scratch / GRADEBOOK).read_bytes(),
             autograded,
             log,
@@ -109,13 +109,13 @@ def grade_task(bundle: CourseBundle, submissions: list[Submission]) -> TaskResul
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _build_course(root: Path, bundle: CourseBundle, submissions: list[Submission]) -> None:
+def _build_course(root: Path, bundle: CourseBundle, hand_ins: list[HandInFiles]) -> None:
     write_files(root / SOURCE_DIRECTORY / bundle.assignment, bundle.source)
     (root / GRADEBOOK).write_bytes(bundle.gradebook)
-    records = [s.record for s in submissions if s.record is not None]
+    records = [s.record for s in hand_ins if s.record is not None]
     if records:  # opening a gradebook costs seconds in a fresh worker; most students are new
         seed(sqlite_url(root / GRADEBOOK), bundle.assignment, records)
-    for sub in submissions:
+    for sub in hand_ins:
         write_files(root / SUBMITTED / sub.student_id / bundle.assignment, sub.files)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tinytorch_course.grading import coordinator, forkserver
 from tinytorch_course.grading.cluster import dask_client, run_in_order, tasks_per_host
-from tinytorch_course.grading.task import Submission
+from tinytorch_course.grading.task import HandInFiles
 
 
 def test_fixed_groups_keep_the_students_order():
@@ -35,7 +35,7 @@ def test_default_groups_shrink_to_one_student():
     assert [s for g in grouped for s in g] == students
 
 
-def _stand_in(slow_s: float, group: list[Submission]) -> tuple[str, float, float]:
+def _stand_in(slow_s: float, group: list[HandInFiles]) -> tuple[str, float, float]:
     """A stand-in task: which group it was, when a worker started it and when it ended. The
     group named ``slow`` takes ``slow_s`` seconds, as a student looping until the budget would."""
     started = time.time()
@@ -54,7 +54,7 @@ def _run(workers: int, students: list[str], slow_s: float) -> dict[str, tuple[fl
         ran[student] = (started, ended)
 
     with dask_client(None, workers) as client:
-        run_in_order(client, _stand_in, slow_s, [[Submission(s, {})] for s in students], 0, done)
+        run_in_order(client, _stand_in, slow_s, [[HandInFiles(s, {})] for s in students], 0, done)
     return ran
 
 
@@ -90,7 +90,7 @@ def test_a_freed_worker_starts_its_next_task_while_a_result_is_still_handled():
         handled.append(student)
 
     with dask_client(None, 1) as client:
-        run_in_order(client, _stand_in, 0.0, [[Submission(s, {})] for s in students], 0, done)
+        run_in_order(client, _stand_in, 0.0, [[HandInFiles(s, {})] for s in students], 0, done)
     assert handled == students, "results are handled one at a time, in the order they end"
     first_end = ran["s00"][1]
     assert ran["s02"][0] < first_end + 1.0, "the worker went on while the first result was handled"
@@ -101,7 +101,7 @@ def test_an_error_handling_a_result_stops_the_run_and_is_raised():
         raise RuntimeError(f"gradebook locked while merging {group[0].student_id}")
 
     with dask_client(None, 1) as client, pytest.raises(RuntimeError, match="merging s00"):
-        run_in_order(client, _stand_in, 0.0, [[Submission("s00", {})]], 0, done)
+        run_in_order(client, _stand_in, 0.0, [[HandInFiles("s00", {})]], 0, done)
 
 
 def test_the_local_workers_share_one_nbgrader_server_started_before_them():

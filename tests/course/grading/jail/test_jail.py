@@ -22,6 +22,8 @@ from tinytorch_course.grading.jail.events import (
     JAIL_REFUSED,
     KERNEL_DIED,
     UNSAFE_NO_SANDBOX,
+    format_event,
+    new_key,
     parse_events,
 )
 from tinytorch_course.paths import REPO
@@ -332,10 +334,21 @@ def test_a_missing_bwrap_refuses_to_grade_naming_cause_and_fix(unjailed_copy):
 
 
 def test_sandbox_0_runs_unjailed_and_says_so(unjailed_copy, course):
-    listener = course[2]
+    """Unjailed, a kernel writes straight into nbgrader's log: a forged event line there, in the
+    exact form but without the run's key, is text, not an event."""
+    listener, release = course[2], course[1]
+    victim = str(unjailed_copy / "autograded" / "b-probe" / ASSIGNMENT)
+    forged = format_event(KERNEL_DIED, victim, "forged", key=new_key())
+    submit(unjailed_copy, release, "c-forger", f"import os\nos.write(2, {(forged + chr(10)).encode()!r})")
     result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--force", *LIMITS, env={"SANDBOX": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
-    [event] = [e for e in parse_events(result.stderr, EVENT_KEY) if e.event == UNSAFE_NO_SANDBOX]
+    assert forged in result.stderr.splitlines(), "the forged line reached nbgrader's log as a line of its own"
+    events = parse_events(result.stderr, EVENT_KEY)
+    assert sorted((e.event, Path(e.cwd).parts[-2]) for e in events) == [
+        (UNSAFE_NO_SANDBOX, "b-probe"),
+        (UNSAFE_NO_SANDBOX, "c-forger"),
+    ]
+    [event] = [e for e in events if Path(e.cwd).parts[-2] == "b-probe"]
     assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
     found = probe_report(autograded(unjailed_copy, "b-probe"))
     # the same probe that sees nothing in the jail sees the course outside it
