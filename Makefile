@@ -30,11 +30,15 @@ install: $(STAMP)
 export: install
 	$(PY) -m tinytorch_course.authoring.export
 
-# ruff's rules and its formatter, configured in pyproject.toml: fast, so they run before the suite.
-.PHONY: lint
-lint: install
+# ruff's rules and its formatter, and mypy's type check, configured in pyproject.toml: fast, so
+# they run before the suite.
+.PHONY: lint typecheck
+lint: install typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
 
 # The suite in tiers, each runnable alone; `make test` runs every tier. Tests that time known-cost
 # callables run first and alone (a busy machine inflates their samples), then the rest.

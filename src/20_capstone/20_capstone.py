@@ -844,7 +844,7 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
             "measurement": copy.deepcopy(report.measurement),
         }
 
-    submission = {
+    submission: dict[str, Any] = {
         "schema_version": SUBMISSION_SCHEMA_VERSION,
         "submission_type": "capstone_benchmark",
         "tinytorch_version": tinytorch.__version__,

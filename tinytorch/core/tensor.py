@@ -43,6 +43,11 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+    data: np.ndarray
+    grad: np.ndarray | None
+    requires_grad: bool
+    _parents: tuple[Tensor, ...]
+    _backward: Callable | None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
         if isinstance(data, Tensor):

@@ -94,16 +94,17 @@ def build_line(
     """The report line of a hand-in that was graded by a task (successfully or not);
     ``tamper_signs`` (from :mod:`tinytorch_course.grading.tamper_signs`) puts a graded one up for review."""
     reasons = [event_reason(e) for e in events]
+    points, max_points = score or (None, None)
     if tamper_signs:
         reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: " + "; ".join(tamper_signs))
     if problem:  # an unreadable hand-in is graded (0) all the same: the reason stays on its line
         reasons.insert(0, problem)
     if autograded:
         status = REVIEW if tamper_signs else GRADED
-        return ReportLine(student, status, *(score or (None, None)), "; ".join(reasons))
+        return ReportLine(student, status, points, max_points, "; ".join(reasons))
     if not reasons:
         reasons.append(f"nbgrader could not grade it (see {log_name})")
-    return ReportLine(student, NOT_GRADED, *(score or (None, None)), "; ".join(reasons))
+    return ReportLine(student, NOT_GRADED, points, max_points, "; ".join(reasons))
 
 
 def _number(value: float | None) -> str:

@@ -33,10 +33,10 @@ from pathlib import Path
 import nbformat
 from packaging.requirements import Requirement
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (pytest depends on it)
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10: the same parser, as a package (pytest depends on it)
+    import tomli as tomllib
 
 from tinytorch_course.paths import RELEASE_NOTEBOOK, REPO
 from tinytorch_course.student.package import copy_student_package

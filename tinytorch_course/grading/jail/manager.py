@@ -189,7 +189,9 @@ class JailedKernelManager(AsyncKernelManager):
         self.ip = _JAIL_SOCKETS
         # The jailed kernel leads its own session: interrupt it by message, not by a signal to
         # bubblewrap's process group (which would kill the jail).
-        self.kernel_spec.interrupt_mode = "message"
+        spec = self.kernel_spec
+        if spec is not None:  # None only without a kernel name, and then no kernel starts at all
+            spec.interrupt_mode = "message"
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         settings = self.jail_settings
@@ -311,8 +313,14 @@ class JailedKernelManager(AsyncKernelManager):
             info_fd=info_fd,
         )
 
+    def _state_path(self, name: str) -> str:
+        """A path in this kernel's private folder, which ``_prepare_jail`` makes before any launch."""
+        if self._state_dir is None:
+            raise RuntimeError("the jail's private folder is made before its kernel is launched")
+        return os.path.join(self._state_dir, name)
+
     def _log_path(self) -> str:
-        return os.path.join(self._state_dir, "kernel.log")
+        return self._state_path("kernel.log")
 
     # -- the budget and the kernel's end --------------------------------------------------------
 
