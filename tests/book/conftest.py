@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import launched_chromium
+from tests.processes import run_process
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -25,7 +25,7 @@ HTML = ROOT / "_build" / "html"
 def built_book() -> Path:
     """The built HTML book, built with `make book` when it is not there yet."""
     if not (HTML / "book" / "capstone.html").is_file():
-        subprocess.run(["make", "book"], cwd=ROOT, check=True)
+        run_process(["make", "book"], cwd=ROOT)
     return HTML
 
 

@@ -30,7 +30,7 @@ def graded(built_course, tmp_path_factory):
         path = submission_path(root, student)
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
-    failed = run_sequential(root, ["blank", "reference"], [], quiet=True)
+    failed = run_sequential(root, ["blank", "reference"], [])
     assert not failed, f"nbgrader could not grade {failed}"
     return root, release
 

@@ -10,7 +10,6 @@ import csv
 import math
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from tests.processes import run_process
 from tinytorch_course.grading.coordinator import autograde, run_sequential
 from tinytorch_course.grading.plugins.cellscoresexport import score_table
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import strip_ansi
@@ -358,12 +358,10 @@ def batch(built_course, tmp_path_factory) -> Batch:
     timeout = [f"--Execute.timeout={CELL_TIMEOUT}"]
     # two Dask tasks, each one stock `nbgrader autograde` run over half of the archetypes
     failed = autograde(root, jobs=2, extra=timeout, per_task=math.ceil(len(subs) / 2))
-    subprocess.run(
+    run_process(
         nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
         cwd=REPO,
         env=nbgrader_env(),
-        check=True,
-        capture_output=True,
     )
     seq_failed = run_sequential(seq_root, SEQUENTIAL_SUBSET, timeout)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
@@ -462,7 +460,7 @@ def test_make_grades_writes_every_total_and_cell_score(batch, tmp_path):
     """`make grades` is stock `nbgrader export` with tinytorch_course.grading.plugins.cellscoresexport; run on the batch's gradebook,
     its CSV holds every student's total and per-test scores as the archetype table says."""
     dest = tmp_path / "grades.csv"
-    subprocess.run(
+    run_process(
         nbgrader_command(
             "export",
             "--exporter=tinytorch_course.grading.plugins.cellscoresexport.CellScoresExportPlugin",
@@ -471,8 +469,6 @@ def test_make_grades_writes_every_total_and_cell_score(batch, tmp_path):
         ),
         cwd=REPO,
         env=nbgrader_env(),
-        check=True,
-        capture_output=True,
     )
     with dest.open(newline="") as fh:
         rows = {row["student_id"]: row for row in csv.DictReader(fh)}

@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.processes import log_tail
 from tinytorch_course.grading.coordinator import run_sequential
 from tinytorch_course.grading.report import GRADED, NOT_GRADED, REPORT_CSV, read_report
 from tinytorch_course.paths import NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
@@ -96,6 +97,10 @@ class Cluster:
         with Client(self.address, timeout="30s") as client:
             client.wait_for_workers(count, timeout=WAIT_S)
 
+    def logs(self) -> str:
+        """The end of every scheduler's and worker's output, for a failure message."""
+        return "\n".join(f"--- {log.name} ---\n{log_tail(log)}" for log in sorted(self.folder.glob("*.log")))
+
     def _spawn(self, role: str, *args: str, name: str | None = None) -> subprocess.Popen:
         log = (self.folder / f"{name or role}.log").open("wb")
         temp = self.folder / f"tmp-{name or role}"
@@ -130,8 +135,11 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = str(TRIES - 1)
     cluster = Cluster(folder, env)
     try:
-        cluster.start_scheduler()
-        cluster.ensure_workers(2)
+        try:
+            cluster.start_scheduler()
+            cluster.ensure_workers(2)
+        except (AssertionError, OSError, TimeoutError) as error:
+            raise AssertionError(f"the Dask cluster did not start: {error}\n{cluster.logs()}") from error
         yield cluster
     finally:
         cluster.stop()
@@ -204,7 +212,7 @@ def batch(built_course) -> dict:
 def stock(built_course, batch, tmp_path_factory) -> Path:
     """The batch graded by stock sequential nbgrader, the reference for every cluster run."""
     root = _course(built_course, tmp_path_factory.mktemp("stock"), batch)
-    assert run_sequential(root, list(batch), [], quiet=True) == []
+    assert run_sequential(root, list(batch), []) == []
     return root
 
 

@@ -122,7 +122,7 @@ def test_a_regrade_of_known_students_keeps_their_roster_and_scores_as_stock(buil
         shutil.copy(built_course.root / "gradebook.db", root / "gradebook.db")
         for student, nb in batch.items():
             write_submission(nb, submission_path(root, student))
-    assert run_sequential(roots["stock"], list(batch), [], quiet=True) == []
+    assert run_sequential(roots["stock"], list(batch), []) == []
     assert autograde(roots["cluster"], jobs=2) == []
     with open_gradebook(sqlite_url(roots["cluster"] / "gradebook.db")) as gb:
         gb.update_or_create_student("ben", first_name="Ben", email="ben@uni.edu")

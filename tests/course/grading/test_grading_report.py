@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import expect_file, run_process
 from tinytorch_course.grading.report import GRADED, NOT_GRADED, REPORT_CSV, REPORT_TXT, read_report
 from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 
@@ -35,22 +36,16 @@ class Graded:
 
 
 def _autograde(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tinytorch_course.grading.coordinator",
-            "--jobs",
-            "2",
-            "--course-root",
-            str(root),
-            *argv,
-        ],
+    """`make autograde`'s command on ``root``; it must end with the report written (exit 0, or 1
+    naming what it could not grade), or the fixture fails showing the run's output."""
+    run = run_process(
+        [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root, *argv],
+        ok=(0, 1),
         cwd=REPO,
         env=env or nbgrader_env(),
-        capture_output=True,
-        text=True,
     )
+    expect_file(root / REPORT_TXT, run)
+    return run
 
 
 @pytest.fixture(scope="module")

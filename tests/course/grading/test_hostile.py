@@ -29,6 +29,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from tests.processes import expect_file, run_process
 from tinytorch_course.grading.jail.preflight import JailUnavailable, check_jail
 from tinytorch_course.grading.jail.settings import JailSettings, sandbox_requested
 from tinytorch_course.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
@@ -259,23 +260,14 @@ def batch(built_course, tmp_path_factory):
             write_submission(nb, submission_path(root, student))
             if student in STOCK:
                 write_submission(nb, submission_path(stock_root, student))
-        parallel = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tinytorch_course.grading.coordinator",
-                "--jobs",
-                "2",
-                "--course-root",
-                str(root),
-                "--",
-                *options,
-            ],
+        parallel = run_process(
+            [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root]
+            + ["--", *options],
+            ok=(0, 1),  # 1: some attacker could not be graded, and the report says so
             cwd=REPO,
             env=nbgrader_env(),
-            capture_output=True,
-            text=True,
         )
+        expect_file(root / REPORT_CSV, parallel)
         stock = subprocess.run(
             nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options),
             cwd=REPO,
@@ -284,12 +276,10 @@ def batch(built_course, tmp_path_factory):
             text=True,
         )
         graded_at = time.monotonic()
-        subprocess.run(
+        run_process(
             nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
             cwd=REPO,
             env=nbgrader_env(),
-            check=True,
-            capture_output=True,
         )
         _wait_until(graded_at + DAEMON_S + 2)  # a daemon that escaped has acted by now
         survivors = token_processes()

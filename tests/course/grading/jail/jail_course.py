@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from collections.abc import Container
 from pathlib import Path
 
 import nbformat
 
+from tests.processes import run_process
 from tinytorch_course.grading.jail.events import new_key
 from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, SOURCE_DIRECTORY, nbgrader_command, nbgrader_env
 
@@ -55,27 +57,21 @@ def build_course(root: Path) -> Path:
     source = root / SOURCE_DIRECTORY / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     source.parent.mkdir(parents=True)
     nbformat.write(source_notebook(), str(source))
-    run_nbgrader(root, "generate_assignment", ASSIGNMENT, check=True)
+    run_nbgrader(root, "generate_assignment", ASSIGNMENT, ok=(0,))
     return root / "build" / "nbgrader" / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 
 def run_nbgrader(
-    root: Path, *args: str, env: dict | None = None, check: bool = False, timeout: float = 600
+    root: Path, *args: str, env: dict | None = None, ok: Container[int] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess:
     """A stock nbgrader command on the course at ``root``, run from the repo (its
     nbgrader_config.py applies), its event lines signed with :data:`EVENT_KEY`, output captured
-    as text."""
+    as text; an exit code outside ``ok`` (when given) or the timeout fails with that output."""
     full_env = nbgrader_env()
     full_env[EVENT_KEY_VARIABLE] = EVENT_KEY
     full_env.update(env or {})
-    return subprocess.run(
-        nbgrader_command(*args, f"--CourseDirectory.root={root}"),
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=timeout,
+    return run_process(
+        nbgrader_command(*args, f"--CourseDirectory.root={root}"), ok=ok, cwd=REPO, env=full_env, timeout=timeout
     )
 
 

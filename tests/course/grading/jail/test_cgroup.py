@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from tests.processes import run_process
 from tinytorch_course.grading.jail import cgroup
 from tinytorch_course.grading.jail.events import BUDGET_EXCEEDED, KERNEL_DIED, parse_events
 from tinytorch_course.grading.jail.settings import JailSettings
@@ -152,13 +153,7 @@ for _ in range(32):
     count += 1
 """
     try:
-        result = subprocess.run(
-            cgroup.enter_argv(jail, [sys.executable, "-c", forks]),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        result = run_process(cgroup.enter_argv(jail, [sys.executable, "-c", forks]), timeout=60)
     finally:
         jail.remove()
         for parent in layout.parents:
@@ -180,9 +175,7 @@ def test_empty_cgroups_of_graders_that_are_gone_are_swept_at_detection():
     settings = JailSettings(cgroup_name=f"tinytorch-jail-sweep-{random.randrange(10**8, 10**9)}")
     layout, _ = cgroup.detect(settings)
     assert layout is not None
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
-    )
+    gone = run_process([sys.executable, "-c", "import os; print(os.getpid())"])
     dead = int(gone.stdout)
     busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     names = {"stale": f"{dead}-0", "busy": f"{dead}-1", "running": f"{os.getpid()}-77", "other": "not-a-jail"}
