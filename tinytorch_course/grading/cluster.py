@@ -35,6 +35,11 @@ LOCAL_CONFIG = {
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
+    # Dask's default sets the math libraries' thread variables to 1 (and a malloc setting) in the
+    # coordinator's own environment before it spawns each worker, where they stay: the bundle
+    # would forward them as the instructor's, and every task's share of the cores (task.task_env)
+    # would be 1 whatever the host. The instructor's own settings still reach the tasks.
+    "distributed.nanny.pre-spawn-environ": {},
 }
 
 

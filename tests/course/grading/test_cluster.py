@@ -9,8 +9,9 @@ import time
 import pytest
 
 from tinytorch_course.grading import coordinator, forkserver
-from tinytorch_course.grading.cluster import dask_client, run_in_order, tasks_per_host
+from tinytorch_course.grading.cluster import LOCAL_CONFIG, dask_client, run_in_order, tasks_per_host
 from tinytorch_course.grading.task import HandInFiles
+from tinytorch_course.paths import THREAD_VARIABLES
 
 
 def test_fixed_groups_keep_the_students_order():
@@ -118,10 +119,29 @@ def test_the_local_workers_share_one_nbgrader_server_started_before_them():
     assert not server.is_running(), "the server ends with the cluster"
 
 
+def test_a_local_cluster_leaves_the_thread_variables_to_the_tasks(monkeypatch):
+    """Dask's nanny sets the math libraries' thread variables to 1 in the process that starts a
+    LocalCluster, where they would stay: the coordinator's bundle would forward them as the
+    instructor's, and each task's share of the cores would be 1 on any host. Neither the
+    coordinator nor its workers get them."""
+    for name in (*THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+
+    def thread_variables() -> dict[str, str | None]:
+        return {name: os.environ.get(name) for name in (*THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_")}
+
+    with dask_client(None, 1) as client:
+        workers = client.run(thread_variables)
+        here = thread_variables()
+    assert here == dict.fromkeys(here) and list(workers.values()) == [here]
+
+
 def test_a_worker_with_several_threads_counts_as_that_many_task_slots():
+    import dask
     from distributed import Client, LocalCluster
 
     with (
+        dask.config.set(LOCAL_CONFIG),  # as the coordinator starts it: this process's environment kept
         LocalCluster(
             n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1", dashboard_address=None
         ) as cluster,
