@@ -42,7 +42,7 @@ typecheck: install
 
 # The suite in tiers, each runnable alone; `make test` runs every tier. Tests that time known-cost
 # callables run first and alone (a busy machine inflates their samples), then the rest.
-QUICK_TESTS     := tests/test_suite_layout.py tests/test_processes.py tests/core tests/data tests/perf tests/submission tests/olympics
+QUICK_TESTS     := tests/test_suite_layout.py tests/test_processes.py tests/test_acts.py tests/core tests/data tests/perf tests/submission tests/olympics
 COURSE_TESTS    := tests/course/authoring tests/course/student
 GRADING_TESTS   := tests/course/grading
 JAIL_TESTS      := tests/course/grading/jail

@@ -30,9 +30,9 @@ from nbgrader.preprocessors import (
 
 from tinytorch_course.grading.plugins.canonicalnotebookexporter import CanonicalNotebookExporter
 from tinytorch_course.grading.preprocessors.failunreadable import FailUnreadable
-from tinytorch_course.grading.preprocessors.jailedexecute import JailedExecute
 from tinytorch_course.grading.preprocessors.restorelockedcells import RestoreLockedCells
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import SanitizeHiddenTests
+from tinytorch_course.grading.preprocessors.twokernelexecute import TwoKernelExecute
 from tinytorch_course.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -78,13 +78,15 @@ atexit.register(shutil.rmtree, _KERNEL_DIR, True)
 c.KernelManager.transport = "ipc"
 c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 
-# Every graded kernel runs in the grading jail (tools/jail, bubblewrap): stock autograding with
-# Execute replaced by its subclass JailedExecute, whose kernel manager starts each kernel jailed
-# and whose notebook is still graded when the kernel dies or runs out of its budget. SANDBOX=0 in
-# the environment grades unjailed (logged).
+# Every graded kernel runs in the grading jail (tinytorch_course/grading/jail, bubblewrap): stock
+# autograding with Execute replaced by TwoKernelExecute, a JailedExecute (whose kernel manager
+# starts each kernel jailed, and whose notebook is still graded when the kernel dies or runs out of
+# its budget) that runs each notebook in two kernels: the student's code in one, the tests in the
+# other, which receives from the first only the data its tests ask for ("act, then judge").
+# SANDBOX=0 in the environment grades unjailed (logged).
 # FailUnreadable, right after it, fails every cell of a hand-in that could not be read (a 0).
 c.Autograde.autograde_preprocessors = [
-    JailedExecute,
+    TwoKernelExecute,
     FailUnreadable,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -94,7 +96,7 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 # The jail's limits are settings of tinytorch_course/grading/jail/settings.py (defaults and reasons there), e.g.:
-#   c.JailSettings.budget_s = 300        wall-clock seconds for the whole notebook
+#   c.JailSettings.budget_s = 300        wall-clock seconds of the student's kernel (the tests': twice)
 #   c.JailSettings.memory_mib = 4096     address space of each process in the jail
 #   c.JailSettings.max_processes = 256   processes and threads at once
 #   c.JailSettings.write_mib = 512       the jail's /tmp and working folder; the largest file

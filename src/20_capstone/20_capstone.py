@@ -147,19 +147,46 @@ class SimpleMLP:
         return count_parameters(self)
 
 
+# %% [markdown]
+# **How the tests call your code.** Each test is an *act*, then a *judge*. The act is a given
+# function (marked `@act`) that calls your code on the test's inputs and returns plain data:
+# numbers, strings, lists, dicts and numpy arrays. The judge is the test itself: its checks on
+# that data. Here both run in your kernel, one after the other; when the notebook is graded, the
+# tests run in a kernel of their own, the acts in yours, and only that data goes between them.
+
+# %% nbgrader={"grade": false, "grade_id": "simple-mlp-act", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tinytorch.acts import act
+
+
+@act
+def simple_mlp_outputs(x: np.ndarray) -> dict:
+    """What `SimpleMLP(64, 32, 10, seed=0)` gives on the inputs `x`: the type, shape and values of
+    its forward's result, its layers' weights and biases, and its parameter count."""
+    model = SimpleMLP(64, 32, 10, seed=0)
+    out = model.forward(Tensor(x))
+    tensor = isinstance(out, Tensor)
+    return {
+        "type": type(out).__name__,
+        "shape": list(out.shape) if tensor else None,
+        "scores": out.data if tensor else None,
+        "weights": [model.fc1.weight.data, model.fc2.weight.data],
+        "biases": [model.fc1.bias.data, model.fc2.bias.data],
+        "parameter_count": model.count_parameters(),
+    }
+
+
 # %% nbgrader={"grade": true, "grade_id": "test-simple-mlp", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 def test_simple_mlp_forward():
     """SimpleMLP maps a batch of 64-feature inputs to 10 scores per sample."""
-    model = SimpleMLP(64, 32, 10, seed=0)
-    x = Tensor(np.random.default_rng(0).random((5, 64), dtype=np.float32))
-    out = model.forward(x)
-    assert isinstance(out, Tensor), f"forward should return a Tensor, got {type(out).__name__}"
-    assert out.shape == (5, 10), f"forward on a (5, 64) batch should give shape (5, 10), got {out.shape}"
-    hidden = np.maximum(x.data @ model.fc1.weight.data + model.fc1.bias.data, 0)
-    expected = hidden @ model.fc2.weight.data + model.fc2.bias.data
-    assert np.allclose(out.data, expected, atol=1e-5), (
+    x = np.random.default_rng(0).random((5, 64), dtype=np.float32)
+    got = simple_mlp_outputs(x)
+    assert got["type"] == "Tensor", f"forward should return a Tensor, got {got['type']}"
+    assert got["shape"] == [5, 10], f"forward on a (5, 64) batch should give shape (5, 10), got {tuple(got['shape'])}"
+    (w1, w2), (b1, b2) = got["weights"], got["biases"]
+    expected = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    assert np.allclose(got["scores"], expected, atol=1e-5), (
         "forward should compute fc2(relu(fc1(x))); the scores differ from that")
-    assert model.count_parameters() == 64 * 32 + 32 + 32 * 10 + 10, "parameter count is wrong"
+    assert got["parameter_count"] == 64 * 32 + 32 + 32 * 10 + 10, "parameter count is wrong"
     print("✓ SimpleMLP.forward computes fc2(relu(fc1(x)))")
 
 
@@ -182,11 +209,13 @@ def train_baseline(X_train: np.ndarray, y_train: np.ndarray, *, epochs: int = 30
     return model
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # The demonstration cells (not the tests) run when you run the notebook, not while it is graded.
 SHOWCASE = __name__ == "__main__" and not os.environ.get("NBGRADER_EXECUTION")
 
 X_train, y_train, X_test, y_test = load_digits()
+
+# %%
 try:
     baseline_model = train_baseline(X_train, y_train)
     print(f"train {X_train.shape}, test {X_test.shape}; "
@@ -287,7 +316,9 @@ class BenchmarkReport:
 #
 #    The timed function calls `model.forward` and nothing else: no `Tensor(...)`, no slicing,
 #    no printing inside it. So the model's forward is called exactly `warmup_runs + num_runs`
-#    times on `one`, and `warmup_runs + num_runs + 1` times on `batch`.
+#    times on `one`, and `warmup_runs + num_runs + 1` times on `batch`; the accuracy (step 3)
+#    then calls it once more, on the whole test set (which is `batch` when the test set has no
+#    more than `batch_size` rows).
 # 3. `metrics`: a dict with exactly the keys of `METRIC_KEYS`, each a plain Python `int` or
 #    `float` (`int(...)`, `float(...)`, never a numpy scalar, so that `json.dumps` works):
 #
@@ -417,18 +448,17 @@ def autograd_on() -> bool:
     return (Tensor(np.zeros(1, dtype=np.float32), requires_grad=True) * 1.0).requires_grad
 
 
-class KnownCostModel:
-    """A model whose forward takes `fixed_ms + per_sample_ms × rows` and records every call."""
+class CallLog:
+    """What a `KnownCostModel` knows about its calls: its costs, and for every call in order
+    (rows, autograd on?, ms it took, a slow first call?) and when it started and ended. The tests
+    judge a measurement with it."""
 
-    def __init__(self, fixed_ms: float = 0.5, per_sample_ms: float = 0.1, n_classes: int = 10, *,
-                 slow_calls: int = 0, slow_ms: float = 30.0, stall_every: int = 0, stall_ms: float = 0.0) -> None:
-        self.fixed_ms, self.per_sample_ms = fixed_ms, per_sample_ms
-        self.slow_calls, self.slow_ms = slow_calls, slow_ms
-        self.stall_every, self.stall_ms = stall_every, stall_ms
-        self.weight = Tensor(np.zeros((64, n_classes), dtype=np.float32))
-        self.calls: list = []   # (rows, autograd on?, ms it took, a slow first call?) in call order
-        self.spans: list = []   # (start, end) of each call by time.perf_counter_ns, in call order
-        self.inputs: dict = {}  # rows -> every input of that many rows, kept so that ids stay distinct
+    def __init__(self, fixed_ms: float, per_sample_ms: float, slow_ms: float, calls: list,
+                 spans: Optional[list] = None, distinct_inputs: Optional[dict] = None) -> None:
+        self.fixed_ms, self.per_sample_ms, self.slow_ms = fixed_ms, per_sample_ms, slow_ms
+        self.calls = calls
+        self.spans = [] if spans is None else spans  # (start, end) of each call by time.perf_counter_ns
+        self.distinct_inputs = distinct_inputs or {}  # rows (as text) -> distinct input objects
 
     def cost_ms(self, rows: int) -> float:
         """What a forward on `rows` samples costs when nothing slows it down."""
@@ -436,7 +466,7 @@ class KnownCostModel:
 
     def calls_with(self, rows: int) -> int:
         """How many calls so far had `rows` samples."""
-        return len(self.inputs.get(rows, []))
+        return sum(1 for r, _, _, _ in self.calls if r == rows)
 
     def envelope_ms(self, i: int) -> float:
         """From the end of the call before call `i` to the start of the call after it: the most a
@@ -463,6 +493,24 @@ class KnownCostModel:
         between the bounds of median_range, with a margin for the clock's own cost."""
         low, high = self.median_range(rows, runs)
         return 0.95 * low <= median_ms <= 1.05 * high + 0.05
+
+
+class KnownCostModel(CallLog):
+    """A model whose forward takes `fixed_ms + per_sample_ms × rows` and records every call."""
+
+    def __init__(self, fixed_ms: float = 0.5, per_sample_ms: float = 0.1, n_classes: int = 10, *,
+                 slow_calls: int = 0, slow_ms: float = 30.0, stall_every: int = 0, stall_ms: float = 0.0) -> None:
+        super().__init__(fixed_ms, per_sample_ms, slow_ms, [], [])
+        self.slow_calls, self.stall_every, self.stall_ms = slow_calls, stall_every, stall_ms
+        self.weight = Tensor(np.zeros((64, n_classes), dtype=np.float32))
+        self.inputs: dict = {}  # rows -> every input of that many rows, kept so that ids stay distinct
+
+    def log(self) -> dict:
+        """The model's `CallLog` as plain data (what an act returns)."""
+        distinct = {str(rows): len({id(x) for x in inputs}) for rows, inputs in self.inputs.items()}
+        return {"fixed_ms": self.fixed_ms, "per_sample_ms": self.per_sample_ms, "slow_ms": self.slow_ms,
+                "calls": [list(call) for call in self.calls], "spans": [list(span) for span in self.spans],
+                "distinct_inputs": distinct}
 
     def forward(self, x: Tensor) -> Tensor:
         """Spin for the cost of `x`'s rows, log the call, and return zero scores."""
@@ -498,19 +546,80 @@ def digits_subset(n: int = 200):
     return X_test[:n], y_test[:n]
 
 
-def benchmarked(model: Any, n: int = 64, **settings: Any) -> BenchmarkReport:
-    """A report of `model` measured on the first `n` test digits, without a progress bar."""
-    X, y = digits_subset(n)
+def accuracy_rows(n: int = 200) -> list:
+    """Indices of the first `n` test digits, those `reference_model` classifies right first: the
+    accuracy over any first rows of them (one batch, a hundred) is higher than over all `n`."""
+    right = np.argmax(reference_model.forward(Tensor(X_test[:n])).data, axis=1) == y_test[:n]
+    return [int(i) for i in np.flatnonzero(right)] + [int(i) for i in np.flatnonzero(~right)]
+
+
+# The models the measuring tests ask your measure_model to measure, by name.
+FIXTURE_MODELS = {
+    "reference_model": lambda: reference_model,
+    "int8_reference": lambda: quantize_model(reference_model) if quantize_model is not None else Int8Weights(),
+    "Int8Weights": Int8Weights,
+    "sparse_reference": lambda: to_sparse(magnitude_prune(reference_model, 0.8)),
+}
+
+
+def benchmarked(model: Any, X: np.ndarray, y: np.ndarray, **settings: Any) -> BenchmarkReport:
+    """A report of `model` measured on `X`, `y`, without a progress bar."""
     report = BenchmarkReport(type(model).__name__)
     report.benchmark_model(model, X, y, progress=False, **settings)
     return report
 
 
+def report_data(report: BenchmarkReport) -> dict:
+    """What a measured report holds, as plain data: its three results and their types, and
+    whether its metrics can be written as JSON."""
+    metrics, samples = report.metrics, report.latency_samples_ms
+    try:
+        json.dumps(metrics)
+        json_error = None
+    except (TypeError, ValueError) as error:
+        json_error = f"{type(error).__name__}: {error}"
+    return {
+        "metrics": metrics,
+        "metric_types": {k: type(v).__name__ for k, v in metrics.items()} if isinstance(metrics, dict) else {},
+        "samples": samples,
+        "samples_type": type(samples).__name__,
+        "sample_types": [type(s).__name__ for s in samples] if isinstance(samples, (list, tuple)) else [],
+        "measurement": report.measurement,
+        "json_error": json_error,
+    }
+
+
+@act
+def measure(model: str, n: int = 64, rows: Optional[list] = None, cost: Optional[dict] = None,
+            capture_output: bool = False, **settings: Any) -> dict:
+    """Measure a fixture model with `BenchmarkReport.benchmark_model` (which calls your
+    `measure_model`) on the first `n` test digits, or on the test digits `rows`.
+
+    `model` names one of `FIXTURE_MODELS`, or is "KnownCostModel" (built with the arguments in
+    `cost`), whose `CallLog` then comes back as "log". With `capture_output`, what measuring
+    printed comes back as "printed" instead of being shown."""
+    fixture = KnownCostModel(**(cost or {})) if model == "KnownCostModel" else FIXTURE_MODELS[model]()
+    X, y = (X_test[rows], y_test[rows]) if rows is not None else digits_subset(n)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed) if capture_output else contextlib.nullcontext():
+        result = report_data(benchmarked(fixture, X, y, **settings))
+    result["printed"] = printed.getvalue()
+    if isinstance(fixture, KnownCostModel):
+        result["log"] = fixture.log()
+    return result
+
+
+def known_cost_run(n: int = 64, cost: Optional[dict] = None, **settings: Any) -> tuple:
+    """A `KnownCostModel` measured (see `measure`): the measurement's data and the model's `CallLog`."""
+    run = measure("KnownCostModel", n, cost=cost, **settings)
+    return run, CallLog(**run["log"])
+
+
 # %% nbgrader={"grade": true, "grade_id": "test-report-metrics", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_report_metrics():
     """measure_model returns every metric, the raw samples and the settings."""
-    report = benchmarked(reference_model, 200, num_runs=30, warmup_runs=5, batch_size=32)
-    metrics = report.metrics
+    run = measure("reference_model", 200, num_runs=30, warmup_runs=5, batch_size=32)
+    metrics, samples = run["metrics"], run["samples"]
     missing = [k for k in METRIC_KEYS if k not in metrics]
     assert not missing, f"metrics is missing these keys: {missing}"
     extra = [k for k in metrics if k not in METRIC_KEYS]
@@ -521,14 +630,14 @@ def test_report_metrics():
         assert metrics[key] >= 0, f"{key} should not be negative, got {metrics[key]}"
     assert metrics["latency_ms_p50"] <= metrics["latency_ms_p90"] <= metrics["latency_ms_p99"], (
         "percentiles must satisfy p50 ≤ p90 ≤ p99")
-    assert isinstance(report.latency_samples_ms, list) and len(report.latency_samples_ms) == 30, (
+    assert run["samples_type"] == "list" and len(samples) == 30, (
         "latency_samples_ms should be a list of the 30 timed samples (warm-up excluded), "
-        f"got {type(report.latency_samples_ms).__name__} of length {len(report.latency_samples_ms)}")
-    assert report.measurement == {"num_runs": 30, "warmup_runs": 5, "batch_size": 32}, (
-        f"measurement should be {{'num_runs': 30, 'warmup_runs': 5, 'batch_size': 32}}, got {report.measurement}")
+        f"got {run['samples_type']} of length {len(samples)}")
+    assert run["measurement"] == {"num_runs": 30, "warmup_runs": 5, "batch_size": 32}, (
+        f"measurement should be {{'num_runs': 30, 'warmup_runs': 5, 'batch_size': 32}}, got {run['measurement']}")
     print("✓ measure_model returns every metric, the samples and the settings")
     ### BEGIN HIDDEN TESTS
-    assert all(type(s) is float for s in report.latency_samples_ms), "latency_samples_ms must hold floats"
+    assert all(t == "float" for t in run["sample_types"]), "latency_samples_ms must hold floats"
     ### END HIDDEN TESTS
 
 
@@ -537,31 +646,38 @@ test_report_metrics()
 # %% nbgrader={"grade": true, "grade_id": "test-report-native-types", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_report_native_types():
     """Every metric is a plain Python int or float, so json.dumps works."""
-    metrics = benchmarked(reference_model, num_runs=10, warmup_runs=2).metrics
-    wrong = {k: type(v).__name__ for k, v in metrics.items() if type(v) not in (int, float)}
+    run = measure("reference_model", num_runs=10, warmup_runs=2)
+    wrong = {k: t for k, t in run["metric_types"].items() if t not in ("int", "float")}
     assert not wrong, f"these metrics are not plain int/float (use float(...) or int(...)): {wrong}"
     print("✓ metrics are native Python numbers")
     ### BEGIN HIDDEN TESTS
-    assert type(metrics["parameter_count"]) is int, "parameter_count must be an int"
-    json.dumps(metrics)
+    assert run["metric_types"]["parameter_count"] == "int", "parameter_count must be an int"
+    assert run["json_error"] is None, f"json.dumps(metrics) fails: {run['json_error']}"
     ### END HIDDEN TESTS
 
 
 test_report_native_types()
 
 # %% nbgrader={"grade": true, "grade_id": "test-report-accuracy", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+def right_fraction(rows: list) -> float:
+    """The fraction of the test digits `rows` that `reference_model` classifies right."""
+    scores = reference_model.forward(Tensor(X_test[rows])).data
+    return float(np.mean(np.argmax(scores, axis=1) == y_test[rows]))
+
+
 def test_report_accuracy():
     """accuracy is a fraction in [0, 1] over the whole test set."""
-    X, y = digits_subset()
-    metrics = benchmarked(reference_model, 200, num_runs=5, warmup_runs=1).metrics
+    rows = accuracy_rows()
+    metrics = measure("reference_model", rows=rows, num_runs=5, warmup_runs=1)["metrics"]
     assert 0.0 <= metrics["accuracy"] <= 1.0, (
         f"accuracy must be a fraction between 0 and 1 (not a percentage), got {metrics['accuracy']}")
     print("✓ accuracy is a fraction")
     ### BEGIN HIDDEN TESTS
-    expected = float(np.mean(np.argmax(reference_model.forward(Tensor(X)).data, axis=1) == y))
-    assert abs(metrics["accuracy"] - expected) < 1e-9, "accuracy must be computed over the whole test set"
-    seven = benchmarked(reference_model, 7, num_runs=3, warmup_runs=0).metrics
-    assert abs(seven["accuracy"] * 7 - round(seven["accuracy"] * 7)) < 1e-9, "accuracy must be correct/total"
+    assert right_fraction(rows) < right_fraction(rows[:100]), "the fixture's first rows must be easier"
+    assert abs(metrics["accuracy"] - right_fraction(rows)) < 1e-9, "accuracy must be computed over the whole test set"
+    seven = rows[:4] + rows[-3:]
+    got = measure("reference_model", rows=seven, num_runs=3, warmup_runs=0)["metrics"]["accuracy"]
+    assert abs(got - right_fraction(seven)) < 1e-9, "accuracy must be correct/total"
     ### END HIDDEN TESTS
 
 
@@ -570,19 +686,19 @@ test_report_accuracy()
 # %% nbgrader={"grade": true, "grade_id": "test-report-size", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 def test_report_size():
     """model_size_mb counts the bytes a model actually stores: an INT8 model stores 1 byte per weight."""
-    int8 = quantize_model(reference_model) if quantize_model is not None else Int8Weights()
+    int8 = FIXTURE_MODELS["int8_reference"]()
     stored, naive = model_size_bytes(int8), 4 * count_parameters(int8)
-    got = benchmarked(int8, num_runs=3, warmup_runs=0).metrics["model_size_mb"]
+    got = measure("int8_reference", num_runs=3, warmup_runs=0)["metrics"]["model_size_mb"]
     assert abs(got - stored / MIB) <= 1e-9 * stored / MIB, (
         f"the INT8 model stores {stored} bytes = {stored / MIB:.6f} MiB, but model_size_mb = {got:.6f} "
         f"(4 × parameters would be {naive / MIB:.6f}): use model_size_bytes(model) / MIB")
     print("✓ model_size_mb counts stored bytes")
     ### BEGIN HIDDEN TESTS
-    for compact in ([Int8Weights()] + ([to_sparse(magnitude_prune(reference_model, 0.8))] if to_sparse else [])):
-        stored = model_size_bytes(compact)
-        got = benchmarked(compact, num_runs=3, warmup_runs=0).metrics["model_size_mb"]
+    for name in ["Int8Weights"] + (["sparse_reference"] if to_sparse else []):
+        stored = model_size_bytes(FIXTURE_MODELS[name]())
+        got = measure(name, num_runs=3, warmup_runs=0)["metrics"]["model_size_mb"]
         assert abs(got - stored / MIB) <= 1e-9 * stored / MIB, "a compact model's size is the bytes it stores"
-    dense = benchmarked(reference_model, num_runs=3, warmup_runs=0).metrics["model_size_mb"]
+    dense = measure("reference_model", num_runs=3, warmup_runs=0)["metrics"]["model_size_mb"]
     assert abs(dense - model_size_bytes(reference_model) / MIB) < 1e-12, "model_size_mb is in MiB"
     ### END HIDDEN TESTS
 
@@ -592,9 +708,9 @@ test_report_size()
 # %% nbgrader={"grade": true, "grade_id": "test-report-latency", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
 def test_report_latency_known_cost():
     """Single-sample latency is one forward on one sample: 0.5 + 0.1 × 1 = 0.6 ms for this model."""
-    model = KnownCostModel(fixed_ms=0.5, per_sample_ms=0.1)
-    report = benchmarked(model, num_runs=30, warmup_runs=3, batch_size=32)
-    metrics, runs = report.metrics, max(1, len(report.latency_samples_ms))
+    run, model = known_cost_run(cost={"fixed_ms": 0.5, "per_sample_ms": 0.1}, num_runs=30, warmup_runs=3,
+                                batch_size=32)
+    metrics, runs = run["metrics"], max(1, len(run["samples"]))
     p50, batch = metrics["latency_ms_p50"], model.cost_ms(32)
     assert model.calls_with(1), (
         f"forward was never called on one sample (p50 = {p50:.4f} ms): latency is the time of one "
@@ -616,15 +732,16 @@ def test_report_latency_known_cost():
 test_report_latency_known_cost()
 
 # %% nbgrader={"grade": true, "grade_id": "test-report-batch", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
-def batch_throughput_within(model: KnownCostModel, got: float, rows: int, runs: int) -> bool:
+def batch_throughput_within(model: CallLog, got: float, rows: int, runs: int) -> bool:
     """`got` is rows × 1000 / the median of `runs` consecutive calls on `rows` samples."""
     return got > 0 and model.median_within(rows * 1000.0 / got, rows, runs)
 
 
 def test_report_batch_throughput():
     """Batch throughput = rows × 1000 / median batch latency: 32 × 1000 / 3.7 ≈ 8,649 samples/s here."""
-    model = KnownCostModel(fixed_ms=0.5, per_sample_ms=0.1)
-    got = benchmarked(model, num_runs=20, warmup_runs=2, batch_size=32).metrics["batch_throughput_samples_per_sec"]
+    run, model = known_cost_run(cost={"fixed_ms": 0.5, "per_sample_ms": 0.1}, num_runs=20, warmup_runs=2,
+                                batch_size=32)
+    got = run["metrics"]["batch_throughput_samples_per_sec"]
     right = 32 * 1000.0 / model.cost_ms(32)
     assert model.calls_with(32) > 1 and batch_throughput_within(model, got, 32, 20), (
         f"a batch of 32 takes {model.cost_ms(32):.1f} ms on this model, so batch throughput is about "
@@ -633,13 +750,14 @@ def test_report_batch_throughput():
         f"{32 * 1000.0 / model.cost_ms(1):.0f}, for a batch never timed)")
     print(f"✓ batch throughput {got:.0f} samples/s (about {right:.0f})")
     ### BEGIN HIDDEN TESTS
-    small = KnownCostModel(fixed_ms=0.5, per_sample_ms=0.1)
-    report = benchmarked(small, 20, num_runs=10, warmup_runs=1, batch_size=32)
-    assert report.measurement["batch_size"] == 20, "measurement.batch_size is the rows actually batched"
-    assert batch_throughput_within(small, report.metrics["batch_throughput_samples_per_sec"], 20, 10), (
+    run, small = known_cost_run(20, cost={"fixed_ms": 0.5, "per_sample_ms": 0.1}, num_runs=10, warmup_runs=1,
+                                batch_size=32)
+    assert run["measurement"]["batch_size"] == 20, "measurement.batch_size is the rows actually batched"
+    assert batch_throughput_within(small, run["metrics"]["batch_throughput_samples_per_sec"], 20, 10), (
         "a test set smaller than batch_size is batched whole")
-    stalling = KnownCostModel(fixed_ms=0.5, per_sample_ms=0.1, stall_every=4, stall_ms=60.0)
-    got = benchmarked(stalling, num_runs=20, warmup_runs=2, batch_size=32).metrics["batch_throughput_samples_per_sec"]
+    run, stalling = known_cost_run(cost={"fixed_ms": 0.5, "per_sample_ms": 0.1, "stall_every": 4, "stall_ms": 60.0},
+                                   num_runs=20, warmup_runs=2, batch_size=32)
+    got = run["metrics"]["batch_throughput_samples_per_sec"]
     assert batch_throughput_within(stalling, got, 32, 20), "batch throughput uses the median batch time, not the mean"
     ### END HIDDEN TESTS
 
@@ -647,12 +765,12 @@ def test_report_batch_throughput():
 test_report_batch_throughput()
 
 # %% nbgrader={"grade": true, "grade_id": "test-report-warmup", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-def cold_samples(report: BenchmarkReport, model: KnownCostModel) -> tuple:
+def cold_samples(samples: list, model: CallLog) -> tuple:
     """How many timed samples are as slow as a cold call, and how many warm calls the model's own
     stopwatch saw take that long (a busy machine can stretch one), which are forgiven."""
     slow = 0.9 * model.slow_ms
     stretched = sum(1 for _, _, ms, cold in model.calls if ms >= slow and not cold)
-    return sum(s >= slow for s in report.latency_samples_ms), stretched
+    return sum(s >= slow for s in samples), stretched
 
 
 def test_report_warmup():
@@ -661,21 +779,19 @@ def test_report_warmup():
     The first `slow_calls` calls of this model on each input shape take at least 30 ms (a spin
     cannot finish early); a warm one takes 0.6 ms.
     """
-    model = KnownCostModel(slow_calls=5)
-    cold, stretched = cold_samples(benchmarked(model, num_runs=20, warmup_runs=5), model)
+    run, model = known_cost_run(cost={"slow_calls": 5}, num_runs=20, warmup_runs=5)
+    cold, stretched = cold_samples(run["samples"], model)
     assert cold <= stretched, (
         f"{cold - stretched} of the timed samples are the model's slow first calls: make warmup_runs "
         "untimed calls of model.forward before you start timing")
     print("✓ warm-up keeps cold calls out")
     ### BEGIN HIDDEN TESTS
-    model = KnownCostModel(slow_calls=12)
-    cold, stretched = cold_samples(benchmarked(model, num_runs=15, warmup_runs=12), model)
+    run, model = known_cost_run(cost={"slow_calls": 12}, num_runs=15, warmup_runs=12)
+    cold, stretched = cold_samples(run["samples"], model)
     assert cold <= stretched, "warmup_runs=12 must make 12 untimed calls: cold calls were timed"
-    model = KnownCostModel(slow_calls=2)
-    report = benchmarked(model, num_runs=6, warmup_runs=0)
-    cold, _ = cold_samples(report, model)
-    samples = report.latency_samples_ms
-    assert cold >= min(2, len(samples)), "warmup_runs=0 means no warm-up: the model's two cold calls must be timed"
+    run, model = known_cost_run(cost={"slow_calls": 2}, num_runs=6, warmup_runs=0)
+    cold, _ = cold_samples(run["samples"], model)
+    assert cold >= min(2, len(run["samples"])), "warmup_runs=0 means no warm-up: the model's two cold calls must be timed"
     ### END HIDDEN TESTS
 
 
@@ -684,19 +800,17 @@ test_report_warmup()
 # %% nbgrader={"grade": true, "grade_id": "test-report-timed-region", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 def test_report_times_only_the_forward():
     """The timed region holds model.forward alone, under no_grad(), and nothing is printed."""
-    model = KnownCostModel(fixed_ms=0.2, per_sample_ms=0.0)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        benchmarked(model, num_runs=10, warmup_runs=2)
+    run, model = known_cost_run(cost={"fixed_ms": 0.2, "per_sample_ms": 0.0}, capture_output=True, num_runs=10,
+                                warmup_runs=2)
     recorded = sum(1 for _, grad, _, _ in model.calls if grad)
     assert not recorded, (
         f"{recorded} forward calls recorded an autograd graph: time and measure inside `with no_grad():`")
     print("✓ forward runs under no_grad()")
     ### BEGIN HIDDEN TESTS
-    rebuilt = max(len({id(x) for x in inputs}) for inputs in model.inputs.values())
+    rebuilt = max(model.distinct_inputs.values())
     assert rebuilt <= 2, (
         f"one input was built {rebuilt} times: build Tensor(X[:1]) and the batch once, before timing")
-    assert printed.getvalue() == "", "with progress=False, measuring prints nothing"
+    assert run["printed"] == "", "with progress=False, measuring prints nothing"
     ### END HIDDEN TESTS
 
 
@@ -714,7 +828,7 @@ test_report_times_only_the_forward()
 #   pruning masks recovers accuracy, and `to_sparse` stores only the survivors (CSR form).
 # - `structured_prune(model, 0.5)` removes half of the hidden neurons outright.
 #
-# The next cell measures all of them. Once your `benchmark_model` works, it prints a comparison.
+# The next cell measures all of them. Once your `measure_model` works, it prints a comparison.
 
 # %% nbgrader={"grade": false, "grade_id": "optimize", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tinytorch.perf.variants import optimized_variants
@@ -733,7 +847,7 @@ elif SHOWCASE:
             measured[name].benchmark_model(variant, X_test, y_test, num_runs=50, progress=False)
         print(format_table({name: r.metrics for name, r in measured.items()}))
     except NotImplementedError:
-        print("Implement BenchmarkReport.benchmark_model above to see the comparison.")
+        print("Write measure_model above to see the comparison.")
 
 # %% [markdown]
 # ## 5. The submission
@@ -897,25 +1011,64 @@ def made_report(name: str, latency_ms: float, size_mb: float, accuracy: float, s
     return report
 
 
+# made_report's arguments (name, latency_ms, size_mb, accuracy, seed) of the two reports the tests use
+BASELINE = ("baseline", 2.0, 0.01, 0.96, 0)
+INT8 = ("int8", 1.0, 0.0025, 0.955, 1)
+
+
 def report_pair() -> tuple:
     """A baseline (2 ms, 0.01 MiB, 96%) and an INT8-like report (1 ms, 0.0025 MiB, 95.5%)."""
-    return (made_report("baseline", latency_ms=2.0, size_mb=0.01, accuracy=0.96),
-            made_report("int8", latency_ms=1.0, size_mb=0.0025, accuracy=0.955, seed=1))
+    return made_report(*BASELINE), made_report(*INT8)
 
 
 ENTRY_KEYS = ["model_name", "metrics", "latency_samples_ms", "measurement"]
+
+
+def _node(root: Any, path: list) -> Any:
+    for key in path:
+        root = root[key]
+    return root
+
+
+@act
+def submission_of(reports: list, edits: Optional[list] = None, **options: Any) -> dict:
+    """Your `generate_submission` on the reports `made_report(*spec)` makes for each spec in
+    `reports` (a baseline, then an optimized one if given), with `options` as its keyword
+    arguments. Then each edit `[operation, target, path, value]` is made, in order: operation
+    "set" (the item at `path`) or "append" (to the list at `path`); target "submission",
+    "report0", "report1" (a report's attributes) or "techniques" (the list passed as
+    `techniques_applied`). Returns the submission, the reports' attributes, and whether the
+    submission can be written as JSON."""
+    made = [made_report(*spec) for spec in reports]
+    submission = generate_submission(*made, **options)
+    targets = {"submission": submission, "techniques": options.get("techniques_applied")}
+    targets.update({f"report{i}": vars(report) for i, report in enumerate(made)})
+    for operation, target, path, value in edits or []:
+        if operation == "append":
+            _node(targets[target], path).append(value)
+        else:
+            _node(targets[target], path[:-1])[path[-1]] = value
+    try:
+        json.dumps(submission)
+        json_error = None
+    except (TypeError, ValueError) as error:
+        json_error = f"{type(error).__name__}: {error}"
+    reports_now = [{key: getattr(report, key) for key in ("metrics", "latency_samples_ms", "measurement", "system_info")}
+                   for report in made]
+    return {"submission": submission, "reports": reports_now, "json_error": json_error}
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-submission", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
 def test_generate_submission():
     """A submission has exactly the fields of the table, with improvements exactly when optimized is given."""
     base, fast = report_pair()
-    alone = generate_submission(base)
+    alone = submission_of([BASELINE])["submission"]
     top = ["schema_version", "submission_type", "tinytorch_version", "timestamp", "system_info", "baseline"]
     assert sorted(alone) == sorted(top), f"without an optimized report and a name the fields are {top}, got {list(alone)}"
     assert sorted(alone["baseline"]) == sorted(ENTRY_KEYS), (
         f"a model entry has the fields {ENTRY_KEYS}, got {list(alone['baseline'])}")
-    both = generate_submission(base, fast, student_name="Ada", techniques_applied=["int8_quantization"])
+    made = submission_of([BASELINE, INT8], student_name="Ada", techniques_applied=["int8_quantization"])
+    both = made["submission"]
     expected = top[:5] + ["student_name", "baseline", "optimized", "improvements"]
     assert sorted(both) == sorted(expected), f"with an optimized report and a name the fields are {expected}, got {list(both)}"
     assert both["optimized"]["techniques_applied"] == ["int8_quantization"], "techniques_applied is missing"
@@ -923,13 +1076,13 @@ def test_generate_submission():
     for key in ("speedup", "compression_ratio", "accuracy_delta", "speedup_significant", "significance_test", "p_value"):
         assert key in both["improvements"], f"improvements needs {key!r}"
     assert both["baseline"]["metrics"] == base.metrics, "baseline metrics must be copied into the submission"
-    json.dumps(both)
+    assert made["json_error"] is None, f"json.dumps(submission) fails: {made['json_error']}"
     print("✓ generate_submission builds the submission")
     ### BEGIN HIDDEN TESTS
     assert both["schema_version"] == SUBMISSION_SCHEMA_VERSION and both["submission_type"] == "capstone_benchmark"
     assert both["tinytorch_version"] == tinytorch.__version__, "tinytorch_version is tinytorch.__version__"
     assert both["timestamp"].endswith("+00:00"), "timestamp comes from utc_timestamp()"
-    assert both["system_info"] == base.system_info, "system_info is the baseline report's"
+    assert both["system_info"] == made["reports"][0]["system_info"], "system_info is the baseline report's"
     assert both["baseline"]["model_name"] == "baseline" and both["optimized"]["model_name"] == "int8"
     assert both["optimized"]["metrics"] == fast.metrics and both["optimized"]["measurement"] == fast.measurement
     assert both["baseline"]["measurement"] == base.measurement, "measurement is copied into the entry"
@@ -937,8 +1090,9 @@ def test_generate_submission():
     assert len(samples) == 40 and all(abs(s - r) <= 1e-4 * r for s, r in zip(samples, base.latency_samples_ms)), (
         "latency_samples_ms holds the report's samples (compact_samples keeps 5 significant digits)")
     assert sorted(both["optimized"]) == sorted(ENTRY_KEYS + ["techniques_applied"]), "optimized = entry + techniques_applied"
-    assert "student_name" not in generate_submission(base, fast), "student_name=None leaves the field out"
-    assert generate_submission(base, fast)["optimized"]["techniques_applied"] == [], "no techniques gives []"
+    plain = submission_of([BASELINE, INT8])["submission"]
+    assert "student_name" not in plain, "student_name=None leaves the field out"
+    assert plain["optimized"]["techniques_applied"] == [], "no techniques gives []"
     ### END HIDDEN TESTS
 
 
@@ -948,7 +1102,7 @@ test_generate_submission()
 def test_submission_speedup():
     """speedup > 1 means the optimized model is faster; compression > 1 means smaller."""
     base, fast = report_pair()
-    imp = generate_submission(base, fast)["improvements"]
+    imp = submission_of([BASELINE, INT8])["submission"]["improvements"]
     assert imp["speedup"] > 1, f"the optimized model is twice as fast, yet speedup = {imp['speedup']:.3f}"
     print("✓ speedup points the right way")
     ### BEGIN HIDDEN TESTS
@@ -957,7 +1111,7 @@ def test_submission_speedup():
     assert abs(imp["compression_ratio"] - 4.0) < 1e-9, "compression = baseline size / optimized size"
     assert abs(imp["accuracy_delta"] - (0.955 - 0.96)) < 1e-9, "accuracy_delta = optimized − baseline"
     assert imp["speedup_significant"] is True, "latencies 2× apart with ±6% at most are significantly different"
-    sub = generate_submission(base, made_report("same", 2.0, 0.01, 0.96, seed=7))
+    sub = submission_of([BASELINE, ("same", 2.0, 0.01, 0.96, 7)])["submission"]
     decided = speedup_significance(sub["baseline"], sub["optimized"])
     assert {k: sub["improvements"][k] for k in decided} == decided, (
         "speedup_significant, significance_test and p_value are what speedup_significance returns")
@@ -969,25 +1123,23 @@ test_submission_speedup()
 # %% nbgrader={"grade": true, "grade_id": "test-submission-copies", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
 def test_submission_copies():
     """A submission shares no dict or list with the reports it came from."""
-    base, fast = report_pair()
-    sub = generate_submission(base, fast, techniques_applied=["int8_quantization"])
-    base.metrics["accuracy"] = 0.0
-    assert sub["baseline"]["metrics"]["accuracy"] == 0.96, (
+    made = submission_of([BASELINE, INT8], edits=[["set", "report0", ["metrics", "accuracy"], 0.0]],
+                         techniques_applied=["int8_quantization"])
+    assert made["submission"]["baseline"]["metrics"]["accuracy"] == 0.96, (
         "changing a report after generate_submission changed the submission: copy the metrics dict")
     print("✓ the submission holds copies")
     ### BEGIN HIDDEN TESTS
-    sub["optimized"]["metrics"]["accuracy"] = 0.5
-    assert fast.metrics["accuracy"] == 0.955, "changing the submission changed the report"
-    sub["system_info"]["platform"] = "changed"
-    assert base.system_info["platform"] != "changed", "system_info must be copied"
-    sub["baseline"]["latency_samples_ms"].append(99.0)
-    assert len(base.latency_samples_ms) == 40, "latency_samples_ms must be a new list"
-    sub["optimized"]["measurement"]["num_runs"] = 1
-    assert fast.measurement["num_runs"] == 40, "measurement must be copied"
-    techniques = ["pruning"]
-    sub2 = generate_submission(base, fast, techniques_applied=techniques)
-    techniques.append("later")
-    assert sub2["optimized"]["techniques_applied"] == ["pruning"], "techniques_applied must be copied"
+    edits = [["set", "submission", ["optimized", "metrics", "accuracy"], 0.5],
+             ["set", "submission", ["system_info", "platform"], "changed"],
+             ["append", "submission", ["baseline", "latency_samples_ms"], 99.0],
+             ["set", "submission", ["optimized", "measurement", "num_runs"], 1]]
+    base, fast = submission_of([BASELINE, INT8], edits=edits, techniques_applied=["int8_quantization"])["reports"]
+    assert fast["metrics"]["accuracy"] == 0.955, "changing the submission changed the report"
+    assert base["system_info"]["platform"] != "changed", "system_info must be copied"
+    assert len(base["latency_samples_ms"]) == 40, "latency_samples_ms must be a new list"
+    assert fast["measurement"]["num_runs"] == 40, "measurement must be copied"
+    later = submission_of([BASELINE, INT8], edits=[["append", "techniques", [], "later"]], techniques_applied=["pruning"])
+    assert later["submission"]["optimized"]["techniques_applied"] == ["pruning"], "techniques_applied must be copied"
     ### END HIDDEN TESTS
 
 
@@ -1137,9 +1289,28 @@ def broken(*path: Any, value: Any) -> dict:
     return submission
 
 
+@act
+def errors_of(submission: Any) -> Any:
+    """What your `submission_errors` returns for `submission`."""
+    return submission_errors(submission)
+
+
+@act
+def validation_of(submission: Any) -> dict:
+    """What your `validate_submission_schema` does with `submission`: what it returned, or the
+    type of what it raised and, for a SubmissionValidationError, the errors it carries."""
+    try:
+        return {"returned": validate_submission_schema(submission), "raised": None, "errors": None,
+                "validation_error": False}
+    except Exception as error:
+        listed = error.errors if isinstance(error, SubmissionValidationError) else None
+        return {"returned": None, "raised": type(error).__name__, "errors": listed,
+                "validation_error": isinstance(error, SubmissionValidationError)}
+
+
 def flags(submission: Any, field: str) -> bool:
     """True when submission_errors reports a problem whose message starts with `field`."""
-    return any(str(message).startswith(field) for message in submission_errors(submission))
+    return any(str(message).startswith(field) for message in errors_of(submission))
 
 
 def asserts_in(function: Any, seen: Optional[set] = None) -> list:
@@ -1165,12 +1336,21 @@ def asserts_in(function: Any, seen: Optional[set] = None) -> list:
     return found
 
 
+@act
+def validator_asserts() -> list:
+    """`asserts_in` of your `submission_errors` and `validate_submission_schema`."""
+    return asserts_in(submission_errors) + asserts_in(validate_submission_schema)
+
+
 # %% nbgrader={"grade": true, "grade_id": "test-validator", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 def test_validator_basics():
     """A valid submission passes; an invalid one raises SubmissionValidationError with every problem."""
-    assert submission_errors(valid_submission()) == [], (
-        f"a valid submission has no errors, got {submission_errors(valid_submission())}")
-    assert validate_submission_schema(valid_submission()) is True, "a valid submission must return True"
+    errors = errors_of(valid_submission())
+    assert errors == [], f"a valid submission has no errors, got {errors}"
+    outcome = validation_of(valid_submission())
+    assert outcome["returned"] is True, (
+        f"a valid submission must return True, got {outcome['returned']!r}"
+        + (f" (it raised {outcome['raised']})" if outcome["raised"] else ""))
     # broken in every way the validator checks, so that any one of its checks refuses it
     everywhere = valid_submission()
     everywhere["baseline"]["metrics"].update(accuracy=96.0, latency_ms_p50=1e3)
@@ -1178,14 +1358,13 @@ def test_validator_basics():
     everywhere["improvements"].update(speedup=0.01, compression_ratio=0.01, accuracy_delta=0.5)
     unpaired = valid_submission()
     del unpaired["improvements"]
-    bad = unpaired if submission_errors(unpaired) and not submission_errors(everywhere) else everywhere
-    try:
-        validate_submission_schema(bad)
-    except SubmissionValidationError as error:
-        assert error.errors == submission_errors(bad), (
-            "validate_submission_schema must raise SubmissionValidationError(submission_errors(submission))")
-    else:
-        raise AssertionError("validate_submission_schema must raise SubmissionValidationError for an invalid submission")
+    bad = unpaired if errors_of(unpaired) and not errors_of(everywhere) else everywhere
+    outcome = validation_of(bad)
+    assert outcome["raised"] is not None and outcome["validation_error"], (
+        "validate_submission_schema must raise SubmissionValidationError for an invalid submission"
+        + (f", it raised {outcome['raised']}" if outcome["raised"] else ""))
+    assert outcome["errors"] == errors_of(bad), (
+        "validate_submission_schema must raise SubmissionValidationError(submission_errors(submission))")
     print("✓ the validator accepts valid and refuses broken submissions")
 
 
@@ -1195,22 +1374,22 @@ test_validator_basics()
 def test_validator_schema():
     """The schema's messages come first, as they are."""
     bad = broken("baseline", "metrics", "accuracy", value=96.0)
-    errors = submission_errors(bad)
+    errors = errors_of(bad)
     expected = schema_errors(bad)
     assert errors[:len(expected)] == expected, (
         f"submission_errors should start with schema_errors(submission): expected {expected}, got {errors}")
     print("✓ schema violations are reported")
     ### BEGIN HIDDEN TESTS
     bad = broken("baseline", "metrics", "latency_ms_mean", value="fast")
-    assert submission_errors(bad)[:len(schema_errors(bad))] == schema_errors(bad), "a string latency is refused"
+    assert errors_of(bad)[:len(schema_errors(bad))] == schema_errors(bad), "a string latency is refused"
     bad = valid_submission()
     del bad["baseline"]["metrics"]["accuracy"]
-    assert submission_errors(bad)[:len(schema_errors(bad))] == schema_errors(bad), "a missing metric is refused"
+    assert errors_of(bad)[:len(schema_errors(bad))] == schema_errors(bad), "a missing metric is refused"
     not_a_dict = [valid_submission()]
-    assert submission_errors(not_a_dict) == schema_errors(not_a_dict), (
+    assert errors_of(not_a_dict) == schema_errors(not_a_dict), (
         "a list is not a submission: its errors are the schema's")
     bad = broken("baseline", "metrics", value=[1.0, 2.0])
-    assert submission_errors(bad)[:len(schema_errors(bad))] == schema_errors(bad), (
+    assert errors_of(bad)[:len(schema_errors(bad))] == schema_errors(bad), (
         "metrics that are a list are the schema's to report: reach nested values with lookup, never crash")
     ### END HIDDEN TESTS
 
@@ -1282,8 +1461,8 @@ test_validator_percentiles()
 # %% nbgrader={"grade": true, "grade_id": "test-validator-no-assert", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_validator_without_assert():
     """No check of the validator is an assert statement (python -O would remove it)."""
-    assert submission_errors(valid_submission()) == [], "write submission_errors first: a valid submission has no errors"
-    found = asserts_in(submission_errors) + asserts_in(validate_submission_schema)
+    assert errors_of(valid_submission()) == [], "write submission_errors first: a valid submission has no errors"
+    found = validator_asserts()
     assert not found, (
         f"assert statements in the validator ({', '.join(found)}): `python -O` removes them, and "
         "the check with them. Append a message to the errors list instead")
@@ -1369,7 +1548,8 @@ def test_save_load_roundtrip():
     print("✓ save and load round-trip; invalid submissions are never written")
 
 
-test_save_load_roundtrip()
+if SHOWCASE:
+    test_save_load_roundtrip()
 
 # %% [markdown]
 # ## 8. Your submission

@@ -80,6 +80,11 @@ MISTAKES = {
         [lit('"accuracy": float(_accuracy(model, X, y)),', '"accuracy": float(100 * _accuracy(model, X, y)),')],
         {"test-report-accuracy"},
     ),
+    "accuracy-on-first-rows": (
+        "benchmark-report",
+        [lit('"accuracy": float(_accuracy(model, X, y)),', '"accuracy": float(_accuracy(model, X[:100], y[:100])),')],
+        {"test-report-accuracy"},
+    ),
     "size-from-parameter-count": (
         "benchmark-report",
         [

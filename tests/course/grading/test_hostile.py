@@ -68,15 +68,10 @@ SLEEP_S = 15  # the sleep hook's pause before every cell
 DAEMON_S = 15  # how long the daemon keeps trying after it starts
 FORKS, MEMORY_CHUNKS, DISK_BLOCKS = 300, 48, 32  # asked: 300 processes, 3 GiB, 256 MiB a place
 CONTROLS = {"a-blank": "blank", "a-perfect": "perfect", "z-blank": "blank", "z-perfect": "perfect"}
-# Attacks the jail does not contain yet, and what happens instead. Their tests fail (strict xfail)
-# the day the jail contains them, so this list is then emptied.
-JAIL_GAPS = {
-    "h-no-op-tests": (
-        "a student's code can tamper with its own kernel, here an IPython input transformer "
-        "that turns every later cell into `pass`: no test fails, so a blank notebook scores "
-        "full marks (docs/architecture.md, threat model)"
-    ),
-}
+# Attacks the grading does not contain yet, and what happens instead. Their tests fail (strict
+# xfail) the day they are contained, so this list is then emptied. (The input transformer that
+# silenced every later cell is contained since the tests run in a kernel of their own.)
+JAIL_GAPS: dict[str, str] = {}
 #: Graded again by one stock `nbgrader autograde` process: the killers must not stop it.
 STOCK = ["a-perfect", "h-kill-parent", "h-kill-all", "h-snoop", "z-blank"]
 
@@ -345,8 +340,9 @@ def test_a_loop_that_ignores_interrupts_is_graded_on_the_cells_before_it(batch):
     assert not wrong, f"(got, expected): {wrong}\n{batch.parallel.stdout[-3000:]}"
 
 
-@pytest.mark.xfail(strict=True, reason=JAIL_GAPS["h-no-op-tests"])
 def test_tests_silenced_in_the_kernel_still_fail_a_blank_notebook(batch):
+    """The input transformer silences every later cell of the student's kernel; the tests run in
+    the test kernel, which no student line reaches, so the blank notebook still scores 0."""
     assert results(batch.root, "h-no-op-tests", "tests") == [{"tests": "silenced"}]
     wrong = _check_scores(batch.rows, batch, ["h-no-op-tests"])
     assert not wrong, f"(got, expected): {wrong}"
@@ -440,16 +436,29 @@ def test_the_sleep_hook_is_stopped_at_its_budget(batch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     stopped = [o for o in errors if o.ename == "KernelStopped"]
     assert len(stopped) == 1 and f"budget of {LIMITS['budget_s']:g} s" in stopped[0].evalue, stopped
-    after = errors[errors.index(stopped[0]) + 1 :]
-    assert after and all(o.ename == "NotRun" for o in after), [o.ename for o in after]
+    # the student kernel's later cells are not run; the tests after it ask it for acts in vain
+    later = nb.cells[[i for i, c in enumerate(nb.cells) if stopped[0] in c.get("outputs", [])][0] + 1 :]
+    student = [o.ename for c in later if not _is_test(c) for o in c.outputs if o.output_type == "error"]
+    tests = [o.evalue for c in later if _is_test(c) for o in c.outputs if o.output_type == "error"]
+    assert student and set(student) == {"NotRun"}, student
+    assert tests and all("had stopped" in e for e in tests), tests
 
 
-def test_feedback_shows_no_hidden_test_though_the_kernel_printed_them(batch, built_course):
+def _is_test(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("grade")) and not nbgrader_meta(cell).get("solution")
+
+
+def test_hidden_tests_never_reach_the_student_kernel_nor_feedback(batch, built_course):
+    """The hooks print every cell the student's kernel runs, and its last cell raises an
+    exception holding its whole history: no hidden test is among them (the tests run in a kernel
+    of their own), and none reaches feedback."""
     source = built_course.source
     hidden = region_lines(source, BEGIN_HIDDEN, END_HIDDEN)
     student = "h-exfiltrate"
     raw = printed(batch.root, student)
-    assert [line for line in hidden if line in raw], "the hooks should have printed hidden tests"
+    assert "class KnownCostModel" in raw, "the hooks printed the cells the student's kernel ran"
+    assert "def test_report_metrics" not in raw, "a test cell reached the student's kernel"
+    assert not [line for line in hidden if line in raw], "a hidden test reached the student's kernel"
     handed_in = {
         line.strip()
         for line in notebook_text(nbformat.read(str(submission_path(batch.root, student)), as_version=4)).split("\n")

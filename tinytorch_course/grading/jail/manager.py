@@ -28,6 +28,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, default
 
+from tinytorch.acts import RELAY_VARIABLE
 from tinytorch_course.grading.jail import events
 from tinytorch_course.grading.jail.bwrap import HOME, SOCKET_DIR, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
 from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
@@ -45,8 +46,9 @@ from tinytorch_course.paths import EVENT_KEY_VARIABLE
 from tinytorch_course.student.package import cached_package, package_bytes
 
 # Variables of the grader's environment a kernel may see; everything else (tokens, paths into the
-# course) stays outside. *_NUM_THREADS carry the grader's share of the cores.
-_PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONHASHSEED")
+# course) stays outside. *_NUM_THREADS carry the grader's share of the cores; the act relay's switch
+# is in the environment given to the test kernel only (preprocessors/twokernelexecute.py).
+_PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONHASHSEED", RELAY_VARIABLE)
 _LOG_TAIL_CHARS = 400
 # The kernel's socket path prefix as the kernel sees it (its connection file says so); the grader
 # reaches the same sockets through /proc/<pid>/root of the jail.

@@ -49,23 +49,35 @@ class JailedExecute(Execute):
     # NotebookClient binds the base coroutine; the synchronous setup_kernel calls this name.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
-    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+    def stop(self, error: DeadKernelError | CellTimeoutError) -> str:
+        """Record that the kernel stopped (it died, or ignored the interrupt sent at a cell's
+        timeout and was killed) and return the reason a student may read; the kernel manager logs
+        the event once."""
+        jailed = isinstance(self.km, JailedKernelManager)
+        if isinstance(error, DeadKernelError):
+            self._stopped = self.km.report_death() if jailed else "the kernel died"
+        else:
+            self._stopped = (
+                self.km.stop_stuck_kernel(self.timeout)
+                if jailed
+                else "the cell ignored the interrupt sent at its timeout"
+            )
+        return self._stopped
+
+    async def async_preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        """Run one cell, or fail it at once when the kernel has stopped (see the module's
+        docstring)."""
+        self._check_assign_resources(resources)
         if self._stopped is not None:
             if cell.cell_type == "code" and cell.source.strip():
                 cell.outputs = [_error_output("NotRun", f"not run: the kernel had stopped ({self._stopped})")]
                 cell.execution_count = None
             return cell, self.resources
         try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self._stopped = self.km.report_death() if isinstance(self.km, JailedKernelManager) else "the kernel died"
-            cell.outputs.append(_error_output("KernelStopped", self._stopped))
-            return cell, self.resources
-        except CellTimeoutError:
-            self._stopped = (
-                self.km.stop_stuck_kernel(self.timeout)
-                if isinstance(self.km, JailedKernelManager)
-                else "the cell ignored the interrupt sent at its timeout"
-            )
-            cell.outputs.append(_error_output("KernelStopped", self._stopped))
-            return cell, self.resources
+            await self.async_execute_cell(cell, index, store_history=True)
+        except (DeadKernelError, CellTimeoutError) as error:
+            cell.outputs.append(_error_output("KernelStopped", self.stop(error)))
+        return cell, self.resources
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        return run_sync(self.async_preprocess_cell)(cell, resources, index)

@@ -1,0 +1,212 @@
+"""Act, then judge: what a test needs from the student's code, carried as plain data.
+
+A graded test of the capstone has two parts. The *act* is given code that calls the student's
+functions on the test's fixtures and returns plain data: numbers, strings, booleans, ``None``,
+lists, dicts with string keys and numpy arrays of a numeric dtype. The *judge* is the test's
+assertions on that data.
+
+- In the student's own notebook (one kernel) an act is a plain call. Its arguments and its result
+  go through the same encoding as when graded, so the judge sees the same data either way (a
+  numpy scalar arrives as a Python number, an object that is not data as an :class:`Opaque`).
+- When graded, the tests run in a kernel of their own that never runs a line the student wrote.
+  There :data:`RELAY_VARIABLE` is set, and an act is asked for with ``input()`` over Jupyter's
+  stdin channel. The grader runs it in the student's kernel (:func:`serve`), which publishes its
+  reply as JSON text under :data:`REPLY_MIME`, and answers the input request with that text.
+  The tests' kernel only decodes the text (:func:`decode`): ``json.loads``, then a walk that
+  accepts the kinds above and nothing else. Nothing the student's kernel sends is evaluated,
+  unpickled or imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+#: Set (to any non-empty value) in the environment of the kernel that runs the tests when graded.
+RELAY_VARIABLE = "TINYTORCH_ACT_RELAY"
+#: The mime type of the reply :func:`serve` publishes in the student's kernel.
+REPLY_MIME = "text/x-tinytorch-act-reply"
+#: The largest reply (characters of JSON text) the tests accept.
+MAX_REPLY_CHARS = 8 << 20
+#: The deepest nesting of lists and dicts a reply may have.
+MAX_DEPTH = 24
+#: numpy dtypes an array may have on the way across.
+ARRAY_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
+)
+_ARRAY, _OPAQUE = "__ndarray__", "__opaque__"
+
+_ACTS: dict[str, Callable[..., Any]] = {}
+
+
+class ActError(Exception):
+    """An act gave no usable answer: the student's code raised, its kernel stopped, or the reply
+    was not data of the accepted kinds."""
+
+
+class Opaque:
+    """Stands for a value that is not data (a Tensor, a custom object): only its type's name
+    crosses, so a judge can say what it got."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.type_name == self.type_name
+
+    def __hash__(self) -> int:
+        return hash((Opaque, self.type_name))
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON-ready data: numpy scalars become Python numbers, tuples lists, numeric
+    arrays a tagged dict (dtype, shape, flat list), anything else an opaque tag with its type
+    name. Raises :class:`ActError` past :data:`MAX_DEPTH` or for a dict key that is not a string."""
+    if depth > MAX_DEPTH:
+        raise ActError(f"the value is nested more than {MAX_DEPTH} levels deep")
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [encode(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise ActError("a dict with keys that are not strings cannot cross: " + repr(list(value)[:5]))
+        return {str(key): encode(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.name in ARRAY_DTYPES:
+        return {_ARRAY: {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
+    return {_OPAQUE: type(value).__name__}
+
+
+def _array(spec: Any) -> np.ndarray:
+    if not (isinstance(spec, dict) and set(spec) == {"dtype", "shape", "data"}):
+        raise ActError("an array must carry exactly dtype, shape and data")
+    dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
+    if dtype not in ARRAY_DTYPES:
+        raise ActError(f"an array of dtype {dtype!r} cannot cross; numeric dtypes only")
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and n >= 0 for n in shape)):
+        raise ActError(f"an array's shape must be a list of at most 8 sizes, got {shape!r}")
+    if not (isinstance(data, list) and all(type(x) in (bool, int, float) for x in data)):
+        raise ActError("an array's data must be a flat list of numbers")
+    if len(data) != math.prod(shape):
+        raise ActError(f"an array of shape {shape} needs {math.prod(shape)} values, got {len(data)}")
+    try:
+        return np.array(data, dtype=dtype).reshape(shape)
+    except (OverflowError, ValueError) as error:
+        raise ActError(f"an array's values do not fit its dtype {dtype}: {error}") from None
+
+
+def decode(value: Any, depth: int = 0) -> Any:
+    """Parsed JSON back to data, accepting only the kinds :func:`encode` makes; a numeric array's
+    tag becomes the array, an opaque tag an :class:`Opaque`. Raises :class:`ActError` otherwise."""
+    if depth > MAX_DEPTH:
+        raise ActError(f"the reply is nested more than {MAX_DEPTH} levels deep")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is list:
+        return [decode(item, depth + 1) for item in value]
+    if type(value) is dict:
+        if set(value) == {_ARRAY}:
+            return _array(value[_ARRAY])
+        if set(value) == {_OPAQUE}:
+            if not isinstance(value[_OPAQUE], str):
+                raise ActError("an opaque value must name its type")
+            return Opaque(value[_OPAQUE][:200])
+        return {key: decode(item, depth + 1) for key, item in value.items()}
+    raise ActError(f"a value of type {type(value).__name__} is not data")
+
+
+def dumps(value: Any) -> str:
+    """``value`` encoded (:func:`encode`) as JSON text (NaN and infinities as JSON's extensions)."""
+    return json.dumps(encode(value), allow_nan=True)
+
+
+def loads(text: Any) -> Any:
+    """JSON text of at most :data:`MAX_REPLY_CHARS` characters decoded to data (:func:`decode`)."""
+    if not isinstance(text, str):
+        raise ActError(f"a reply must be text, got {type(text).__name__}")
+    if len(text) > MAX_REPLY_CHARS:
+        raise ActError(f"the reply has {len(text)} characters, more than the {MAX_REPLY_CHARS} allowed")
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ActError(f"the reply is not JSON: {str(error)[:200]}") from None
+    return decode(parsed)
+
+
+def _unwrap(envelope: Any) -> Any:
+    """The result inside a reply: ``{"ok": result}``, or raise the ``{"error": ...}`` it carries."""
+    if isinstance(envelope, dict) and set(envelope) == {"ok"}:
+        return envelope["ok"]
+    if isinstance(envelope, dict) and set(envelope) == {"error"} and isinstance(envelope["error"], str):
+        raise ActError(envelope["error"][:2000])
+    raise ActError('a reply must be {"ok": <result>} or {"error": <message>}')
+
+
+def act(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``function`` an act: registered under its name, and performed where the student's code
+    runs, its result given back as data (see the module's docstring)."""
+    _ACTS[function.__name__] = function
+
+    @functools.wraps(function)
+    def perform(*args: Any, **kwargs: Any) -> Any:
+        if os.environ.get(RELAY_VARIABLE):
+            return _ask(function.__name__, args, kwargs)
+        args, kwargs = loads(dumps([list(args), kwargs]))
+        return loads(dumps(function(*args, **kwargs)))
+
+    return perform
+
+
+def _ask(name: str, args: tuple, kwargs: dict) -> Any:
+    """Ask the grader for act ``name`` over the stdin channel and decode its answer."""
+    request = dumps({"act": name, "args": list(args), "kwargs": kwargs})
+    try:
+        reply = input(request)
+    except Exception as error:  # no stdin channel: not run by the grader
+        raise ActError(f"act {name}: nobody answered ({type(error).__name__}: {error})") from None
+    return _unwrap(loads(reply))
+
+
+def error_reply(message: str) -> str:
+    """The reply that makes an act fail with ``message`` (the grader's, when the student's kernel
+    gave none)."""
+    return json.dumps({"error": message})
+
+
+def serve(request: str) -> None:
+    """Perform the act ``request`` asks for (JSON text: act, args, kwargs) in this kernel and
+    publish the reply under :data:`REPLY_MIME`; an exception of the act becomes an error reply
+    naming its type and message."""
+    from IPython.display import publish_display_data
+
+    try:
+        asked = loads(request)
+        function = _ACTS[asked["act"]]
+        reply = json.dumps({"ok": encode(function(*asked["args"], **asked["kwargs"]))}, allow_nan=True)
+    except Exception as error:
+        reply = error_reply(_described(error))
+    publish_display_data({REPLY_MIME: reply})
+
+
+def _described(error: BaseException) -> str:
+    """An exception as the tests report it: its type and message, then where it was raised (the
+    last few frames outside this module: the notebook's own code)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__][-3:]
+    where = "".join(traceback.format_list(frames)).rstrip()
+    return f"{type(error).__name__}: {error}" + (f"\n{where}" if where else "")
