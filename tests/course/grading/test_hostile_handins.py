@@ -9,9 +9,9 @@ a link, and no other file of the folder. So execution metadata on the test cells
 saved as markdown or in nbformat 3, files and links beside the notebook, a linked notebook and
 parse bombs all score what the work is worth (a blank is the blank score, an unreadable file 0
 with its reason in the report), every control keeps its exact score, and the report lists every
-student. Code in the answer cells themselves still runs in the student's kernel: the two hook
-attackers are put up for review, and their scores are the tampering gap of test_hostile.py
-(strict expected failures, red the day that gap is closed)."""
+student. Code in the answer cells themselves runs in the student's kernel, and the tests in a
+kernel of their own: the two hook attackers (a test-silencing hook in an answer saved as markdown
+or in nbformat 3) score what a blank notebook does, and are put up for review."""
 
 from __future__ import annotations
 
@@ -57,11 +57,6 @@ HOOK = (
     "import os\n"
     'if os.environ.get("NBGRADER_EXECUTION"):\n'
     '    get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])\n'
-)
-#: Why the hook attackers still score full marks: the tests run in the kernel their answer runs in.
-HOOK_GAP = (
-    "code in an answer cell runs in the kernel the tests run in, and can silence them (the tampering "
-    "gap of test_hostile.py, docs/architecture.md threat model): the canonical notebook cannot stop it"
 )
 NUMPY_SHADOW = (
     "print('ATTACK-RAN numpy-shadow', flush=True)\n"
@@ -270,8 +265,8 @@ def test_attackers_score_what_their_work_is_worth(batch):
     assert not wrong, f"attackers scored differently (got, expected): {wrong}\n{batch.parallel.stdout[-3000:]}"
 
 
-@pytest.mark.xfail(strict=True, reason=HOOK_GAP)
 def test_a_hook_in_an_answer_of_another_type_or_format_scores_blank(batch):
+    """The hook silences the student's kernel only; the tests run in the test kernel."""
     wrong = _wrong_scores(batch, HOOKED)
     assert not wrong, f"(got, expected): {wrong}"
 
