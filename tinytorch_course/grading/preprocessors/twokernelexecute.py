@@ -134,7 +134,8 @@ class _KernelRun(JailedExecute):
 
     async def run(self, cell: NotebookNode) -> None:
         """Run one cell of this kernel's notebook."""
-        await self.async_preprocess_cell(cell, self.resources, self.nb.cells.index(cell))
+        index = next(i for i, mine in enumerate(self.nb.cells) if mine is cell)
+        await self.async_preprocess_cell(cell, self.resources, index)
 
 
 class _StudentKernel(_KernelRun):
@@ -146,15 +147,17 @@ class _StudentKernel(_KernelRun):
         if self._stopped is not None:
             return error_reply(f"the kernel running your code had stopped ({self._stopped})")
         cell = new_code_cell(f"__import__('tinytorch.acts', fromlist=['serve']).serve({request!r})")
+        index, limit = len(self.nb.cells), max(1, int(seconds))
         self.nb.cells.append(cell)
-        saved, self.timeout = self.timeout, max(1, int(seconds))
+        saved = self.timeout_func  # type: ignore[has-type]  # a traitlet mypy cannot type through nbclient
+        self.timeout_func = lambda _cell: limit  # this act's time, not the cell timeout
         try:
-            await self.async_execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
+            await self.async_execute_cell(cell, index, store_history=False)
         except (DeadKernelError, CellTimeoutError) as error:
             self.stop(error)
         finally:
-            self.timeout = saved
-            self.nb.cells.remove(cell)
+            self.timeout_func = saved
+            del self.nb.cells[index]
         return self._reply(cell, seconds)
 
     def _reply(self, cell: NotebookNode, seconds: float) -> str:
