@@ -56,8 +56,8 @@ def refusal(name: str) -> str | None:
 
 def printable(text: str) -> str:
     """``text`` as one line of printable text: a backslash doubled; line breaks, tabs, control and
-    formatting characters (bidirectional overrides included) as ``\\n``, ``\\t``, ``\\xNN`` or
-    ``\\uNNNN``; a byte that was not UTF-8 (a lone surrogate from ``surrogateescape``) as
+    formatting characters (bidirectional overrides included) as ``\\n``, ``\\t``, ``\\xNN`` (below
+    0x80) or ``\\uNNNN``; a byte that was not UTF-8 (a lone surrogate from ``surrogateescape``) as
     ``\\xNN``, any other lone surrogate as ``\\uNNNN``. Plain text is returned unchanged, and
     nothing a student writes can start a new line of a log or report."""
     return "".join(_printable_char(ch) for ch in text)
@@ -73,5 +73,6 @@ def _printable_char(ch: str) -> str:
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"
     if 0xD800 <= code <= 0xDFFF or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        # \xNN only below 0x80: \x80-\xff stand for the bytes that were not UTF-8
+        return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
     return ch

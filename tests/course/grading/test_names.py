@@ -50,6 +50,7 @@ def test_other_names_are_refused_with_every_rule_they_break(name, reasons):
         ("lone \ud800", "lone \\ud800"),
         ("\x1b[2Kwiped", "\\x1b[2Kwiped"),
         ("rtl \u202e and \u2028", "rtl \\u202e and \\u2028"),
+        ("next line \x85 and byte \udc85", "next line \\u0085 and byte \\x85"),
         ("café ✓", "café ✓"),
     ],
 )
