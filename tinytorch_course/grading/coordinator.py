@@ -327,7 +327,8 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
         found = ", ".join(folder_names(folder, (student, assignment))) or "nothing"
         return HandIn(files, f"not a notebook: no {name} was submitted (found: {found})", None)
     notebook = canonical_notebook(given, cells)
-    files[name] = nbformat.writes(notebook, version=4).encode("utf-8")
+    # nbformat's own writer without its schema validation: the notebook is the assignment's
+    files[name] = nbformat.v4.writes(notebook).encode("utf-8")
     problem = f"unreadable: {cells.reason}" if isinstance(cells, Unreadable) else None
     return HandIn(files, problem, notebook)
 
