@@ -5,9 +5,10 @@ configured (`CanonicalNotebookExporter`: each hand-in read safely and rebuilt fr
 before it runs) and with nbconvert's own `NotebookExporter` (the hand-in read as it is, as before
 the canonical step), the order flipping every round; the verdict is the median of the per-round
 ratios, at most 1.05. Also printed, without a target: what `make autograde`'s coordinator spends
-per hand-in on the same step (`coordinator.hand_in`, done while the workers start).
+per hand-in on the same step (`coordinator.hand_in`, done while the workers start), and what
+each exporter's `from_filename` takes to read one hand-in, side by side in this process.
 
-    python benchmarks/bench_canonical.py [--students 6] [--rounds 3]
+    python benchmarks/bench_canonical.py [--students 4] [--rounds 5]
 
 Every submission is the reference solution and must score 100 both ways. Exit code 1 when the
 target is missed or a submission is not graded 100.
@@ -27,10 +28,14 @@ sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
 from bench_autograde import _course_copy, _release, _scores  # noqa: E402
+from nbconvert.exporters import NotebookExporter  # noqa: E402
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.coursedir import CourseDirectory  # noqa: E402
 
 from tinytorch_course.authoring.reference import reference_submission  # noqa: E402
 from tinytorch_course.grading.coordinator import hand_in, run_sequential  # noqa: E402
-from tinytorch_course.paths import source_notebook_path  # noqa: E402
+from tinytorch_course.grading.plugins.canonicalnotebookexporter import CanonicalNotebookExporter  # noqa: E402
+from tinytorch_course.paths import SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 
 from _common import load_average, rounds_text, stability, timed, verdict  # noqa: E402
 
@@ -50,10 +55,23 @@ def _grade(built: Path, folder: Path, submissions: dict, extra: list[str], probl
     return seconds
 
 
+def _exporter_reads(root: Path, student: str, times: int = 20) -> dict[str, float]:
+    """Milliseconds each exporter's ``from_filename`` takes to read ``student``'s hand-in, as
+    autograde's first pass calls it, the two interleaved ``times`` times."""
+    converter = Autograde(coursedir=CourseDirectory(root=str(root), source_directory=SOURCE_DIRECTORY))
+    exporters = {"canonical": CanonicalNotebookExporter(parent=converter), "as is": NotebookExporter(parent=converter)}
+    path = str(submission_path(root, student))
+    seconds = dict.fromkeys(exporters, 0.0)
+    for _ in range(times):
+        for label, exporter in exporters.items():
+            seconds[label] += timed(lambda exporter=exporter: exporter.from_filename(path))[0]
+    return {label: total / times * 1000 for label, total in seconds.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=6, help="submissions graded each way per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; the verdict uses the median ratio")
+    parser.add_argument("--students", type=int, default=4, help="submissions graded each way per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the verdict uses the median ratio")
     args = parser.parse_args(argv)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-canonical-") as folder:
@@ -76,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 step()
         one = _course_copy(built, base / "one", {"student01": reference})
         per_hand_in, _ = timed(lambda: [hand_in(one, "student01", given) for _ in range(20)])
+        reads = _exporter_reads(one, "student01")
     ratios = [c / a for c, a in zip(canonical, as_is, strict=True)]
     ratio = median(ratios)
     print(
@@ -90,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"make autograde's canonical step (coordinator.hand_in): {per_hand_in / 20 * 1000:.1f} ms a hand-in, "
         f"{per_hand_in / 20 / (median(as_is) / args.students):.3f}× of grading one (no target)"
+    )
+    print(
+        f"one hand-in read by autograde's exporter: canonical {reads['canonical']:.1f} ms, "
+        f"as is {reads['as is']:.1f} ms (no target)"
     )
     for problem in problems:
         print(f"FAIL: {problem}")
