@@ -20,6 +20,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from statistics import median
 
@@ -37,7 +38,7 @@ from tinytorch_course.grading.coordinator import hand_in, run_sequential  # noqa
 from tinytorch_course.grading.plugins.canonicalnotebookexporter import CanonicalNotebookExporter  # noqa: E402
 from tinytorch_course.paths import SOURCE_DIRECTORY, source_notebook_path, submission_path  # noqa: E402
 
-from _common import load_average, rounds_text, stability, timed, verdict  # noqa: E402
+from _common import cpu_seconds, others_cores, rounds_text, stability, timed, verdict  # noqa: E402
 
 COST_TARGET = 1.05  # canonical / as handed in, stock sequential autograde
 #: nbgrader's option that grades the hand-ins as they are (the exporter before the canonical step).
@@ -85,27 +86,30 @@ def main(argv: list[str] | None = None) -> int:
         reference = reference_submission(release, given)
         submissions = {f"student{k:02d}": reference for k in range(1, args.students + 1)}
         canonical, as_is = [], []
+        others: list[float | None] = []
         for k in range(args.rounds):
+            before, start = cpu_seconds(), time.perf_counter()
             steps = [
                 lambda k=k: canonical.append(_grade(built, base / f"c{k}", submissions, [], problems, "canonical")),
                 lambda k=k: as_is.append(_grade(built, base / f"a{k}", submissions, AS_HANDED_IN, problems, "as is")),
             ]
             for step in steps[::-1] if k % 2 else steps:
                 step()
+            others.append(others_cores(before, cpu_seconds(), time.perf_counter() - start))
         one = _course_copy(built, base / "one", {"student01": reference})
         per_hand_in, _ = timed(lambda: [hand_in(one, "student01", given) for _ in range(20)])
         reads = _exporter_reads(one, "student01")
     ratios = [c / a for c, a in zip(canonical, as_is, strict=True)]
     ratio = median(ratios)
     print(
-        f"stock autograde of {args.students} submissions, {args.rounds} rounds ({load_average()}): "
+        f"stock autograde of {args.students} submissions, {args.rounds} rounds: "
         f"canonical {rounds_text(canonical, 1)} s, as handed in {rounds_text(as_is, 1)} s"
     )
     print(
         f"canonical / as handed in: median {ratio:.3f}× of {rounds_text(ratios, 3)} "
         f"(target ≤ {COST_TARGET}×)  {verdict(ratio <= COST_TARGET)}"
     )
-    print(stability("canonical / as handed in", ratios))
+    print(stability("canonical / as handed in", ratios, others))
     print(
         f"make autograde's canonical step (coordinator.hand_in): {per_hand_in / 20 * 1000:.1f} ms a hand-in, "
         f"{per_hand_in / 20 / (median(as_is) / args.students):.3f}× of grading one (no target)"
