@@ -4,7 +4,9 @@ Stock `nbgrader autograde 20_capstone` grades the same submissions twice in each
 configured (`CanonicalNotebookExporter`: each hand-in read safely and rebuilt from the assignment
 before it runs) and with nbconvert's own `NotebookExporter` (the hand-in read as it is, as before
 the canonical step), the order flipping every round; the verdict is the median of the per-round
-ratios, at most 1.05. Also printed, without a target: what `make autograde`'s coordinator spends
+ratios of CPU time (nbgrader and the processes it waited for), at most 1.05: the wall clock of a
+shared machine moves by more than that between two runs of one command, so it is printed without
+a target. Also printed, without a target: what `make autograde`'s coordinator spends
 per hand-in on the same step (`coordinator.hand_in`, done while the workers start), and what
 each exporter's `from_filename` takes to read one hand-in, side by side in this process.
 
@@ -17,6 +19,7 @@ target is missed or a submission is not graded 100.
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import sys
 import tempfile
@@ -45,15 +48,26 @@ COST_TARGET = 1.05  # canonical / as handed in, stock sequential autograde
 AS_HANDED_IN = ["--Autograde.exporter_class=nbconvert.exporters.NotebookExporter"]
 
 
-def _grade(built: Path, folder: Path, submissions: dict, extra: list[str], problems: list[str], label: str) -> float:
-    """Stock sequential autograde of ``submissions`` in a fresh course copy; its wall time."""
+def _children_cpu() -> float:
+    """CPU seconds (user + system) used so far by the children this process waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _grade(
+    built: Path, folder: Path, submissions: dict, extra: list[str], problems: list[str], label: str
+) -> tuple[float, float]:
+    """Stock sequential autograde of ``submissions`` in a fresh course copy: its wall time and
+    the CPU time of nbgrader and the processes it waited for."""
     root = _course_copy(built, folder, submissions)
+    cpu = _children_cpu()
     seconds, failed = timed(lambda: run_sequential(root, list(submissions), extra, quiet=True))
+    cpu = _children_cpu() - cpu
     scores = _scores(root)
     if failed or any(scores.get(s, {}).get("score") != 100.0 for s in submissions):
         problems.append(f"{label}: not every submission was graded 100 (failed: {failed})")
     shutil.rmtree(root, ignore_errors=True)
-    return seconds
+    return seconds, cpu
 
 
 def _exporter_reads(root: Path, student: str, times: int = 20) -> dict[str, float]:
@@ -99,20 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         one = _course_copy(built, base / "one", {"student01": reference})
         per_hand_in, _ = timed(lambda: [hand_in(one, "student01", given) for _ in range(20)])
         reads = _exporter_reads(one, "student01")
-    ratios = [c / a for c, a in zip(canonical, as_is, strict=True)]
+    walls = [c[0] / a[0] for c, a in zip(canonical, as_is, strict=True)]
+    ratios = [c[1] / a[1] for c, a in zip(canonical, as_is, strict=True)]
     ratio = median(ratios)
     print(
-        f"stock autograde of {args.students} submissions, {args.rounds} rounds: "
-        f"canonical {rounds_text(canonical, 1)} s, as handed in {rounds_text(as_is, 1)} s"
+        f"stock autograde of {args.students} submissions, {args.rounds} rounds: CPU seconds of nbgrader and "
+        f"what it waited for: canonical {rounds_text([c[1] for c in canonical], 1)}, as handed in "
+        f"{rounds_text([a[1] for a in as_is], 1)}; wall: canonical {rounds_text([c[0] for c in canonical], 1)} s, "
+        f"as handed in {rounds_text([a[0] for a in as_is], 1)} s"
     )
     print(
-        f"canonical / as handed in: median {ratio:.3f}× of {rounds_text(ratios, 3)} "
+        f"canonical / as handed in, CPU: median {ratio:.3f}× of {rounds_text(ratios, 3)} "
         f"(target ≤ {COST_TARGET}×)  {verdict(ratio <= COST_TARGET)}"
     )
-    print(stability("canonical / as handed in", ratios, others))
+    print(stability("canonical / as handed in, CPU", ratios, others))
+    print(f"canonical / as handed in, wall (no target: it moves with the load): median {median(walls):.3f}×")
     print(
         f"make autograde's canonical step (coordinator.hand_in): {per_hand_in / 20 * 1000:.1f} ms a hand-in, "
-        f"{per_hand_in / 20 / (median(as_is) / args.students):.3f}× of grading one (no target)"
+        f"{per_hand_in / 20 / (median(a[0] for a in as_is) / args.students):.3f}× of grading one (no target)"
     )
     print(
         f"one hand-in read by autograde's exporter: canonical {reads['canonical']:.1f} ms, "
