@@ -49,11 +49,15 @@ JAIL_TESTS      := tests/course/grading/jail
 BOOK_TESTS      := tests/book
 BROWSER_TESTS   := tests/book/test_book_browser.py tests/course/student/test_jupyterlab.py
 PYTEST          := $(PY) -m pytest --durations=15
+# Past the quick tier the tests mostly wait: for graded notebooks to reach their budgets, kernels,
+# servers and browsers to start. Two pytest-xdist processes keep both cores busy; each test file
+# runs whole in one of them, so a module's fixture is built once.
+PARALLEL        := -n 2 --dist loadfile
 .PHONY: test-quick test-course test-grading test-jail test-book test-browser
 
 test: install lint install-chromium install-bwrap book student student-venv
 	$(PY) -m pytest -m timing
-	$(PYTEST) -m "not timing"
+	$(PYTEST) $(PARALLEL) -m "not timing"
 
 # framework, submission format and capstone units: under a minute
 test-quick: install
@@ -62,21 +66,21 @@ test-quick: install
 
 # the export, the release, the student edition and its venv (not its browser test)
 test-course: install student student-venv
-	$(PYTEST) $(COURSE_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
+	$(PYTEST) $(PARALLEL) $(COURSE_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
 
 # grading with real nbgrader, kernels and Dask (not the jail's own tests)
 test-grading: install install-bwrap
-	$(PYTEST) $(GRADING_TESTS) --ignore=$(JAIL_TESTS)
+	$(PYTEST) $(PARALLEL) $(GRADING_TESTS) --ignore=$(JAIL_TESTS)
 
 test-jail: install install-bwrap
-	$(PYTEST) $(JAIL_TESTS)
+	$(PYTEST) $(PARALLEL) $(JAIL_TESTS)
 
 test-book: install book
-	$(PYTEST) $(BOOK_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
+	$(PYTEST) $(PARALLEL) $(BOOK_TESTS) $(addprefix --deselect=,$(BROWSER_TESTS))
 
 # the book and the student's JupyterLab in headless Chromium
 test-browser: install install-chromium book student student-venv
-	$(PYTEST) $(BROWSER_TESTS)
+	$(PYTEST) $(PARALLEL) $(BROWSER_TESTS)
 
 # The capstone workflow on the embedded digits data: the submission and plots the book shows.
 results: install

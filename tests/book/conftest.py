@@ -16,6 +16,7 @@ import pytest
 
 from tests.chromium import launched_chromium
 from tests.processes import run_process
+from tinytorch_course.student.venv import locked
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -23,9 +24,11 @@ HTML = ROOT / "_build" / "html"
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """The built HTML book, built with `make book` when it is not there yet."""
-    if not (HTML / "book" / "capstone.html").is_file():
-        run_process(["make", "book"], cwd=ROOT)
+    """The built HTML book, built with `make book` when it is not there yet, by one test process
+    at a time (parallel workers would each start the build over, removing the other's)."""
+    with locked(ROOT / "build" / "book.lock"):
+        if not (HTML / "book" / "capstone.html").is_file():
+            run_process(["make", "book"], cwd=ROOT)
     return HTML
 
 

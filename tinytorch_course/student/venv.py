@@ -47,8 +47,9 @@ def _base_python() -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (two test runs may build the same cache at once)."""
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``, made if missing (two test runs may build the same cache
+    at once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -72,7 +73,7 @@ def requirements_venv(requirements: Path, cache: Path = CACHE) -> Path:
         raise FileNotFoundError(f"requirements not found: {requirements} (run `make student`)")
     key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:12]
     venv = cache / key
-    with _locked(cache / f"{key}.lock"):
+    with locked(cache / f"{key}.lock"):
         if not (venv / _STAMP).is_file():
             shutil.rmtree(venv, ignore_errors=True)  # a build interrupted half-way
             subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True)
@@ -108,7 +109,7 @@ def install_edition(edition: Path, workdir: Path, cache: Path = CACHE) -> tuple[
     venv = requirements_venv(edition / "requirements.txt", cache)
     checkout = Path(workdir)
     shutil.copytree(edition, checkout, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=True)
-    with _locked(cache / f"{venv.name}.lock"):  # one install into a shared venv at a time
+    with locked(cache / f"{venv.name}.lock"):  # one install into a shared venv at a time
         _run(["sh", "postBuild"], venv, cwd=checkout)
     return venv, checkout
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from tests.processes import run_process
 from tinytorch_course.grading.jail.bwrap import SOCKET_DIR, SOCKET_DIR_BYTES
 from tinytorch_course.grading.jail.events import KERNEL_DIED, format_event, new_key
 from tinytorch_course.grading.jail.preflight import JailUnavailable, check_jail
@@ -202,12 +203,10 @@ def batch(built_course, tmp_path_factory) -> Batch:
         text=True,
         errors="backslashreplace",
     )
-    subprocess.run(
+    run_process(
         nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
         cwd=REPO,
         env=nbgrader_env(),
-        check=True,
-        capture_output=True,
     )
     graded = [s for s in (*CONTROLS, *PERFECT_ATTACKERS) if (root / AUTOGRADED / s).is_dir()]
     full = sum(float(nbgrader_meta(c)["points"]) for c in release.cells if nbgrader_meta(c).get("grade"))

@@ -67,6 +67,8 @@ def test_the_key_must_open_the_line_after_the_logger_prefix():
         parse_event("student text " + real, KEY)
 
 
+# Named, not by their lines: the key is random, and pytest-xdist's processes must collect the same
+# test names.
 @pytest.mark.parametrize(
     "line, reason",
     [
@@ -75,6 +77,7 @@ def test_the_key_must_open_the_line_after_the_logger_prefix():
         (f'{PREFIX} {KEY} kernel-died {{"cwd": "/w", "detail": }}', "invalid JSON"),
         (f'{PREFIX} {KEY} kernel-died {{"cwd": 3, "detail": "d"}}', "lacks string fields"),
     ],
+    ids=["malformed", "unknown", "invalid-json", "not-strings"],
 )
 def test_a_signed_line_that_is_not_an_event_is_refused_with_the_line(line, reason):
     with pytest.raises(ValueError, match=reason):
