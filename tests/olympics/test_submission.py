@@ -22,13 +22,21 @@ from tinytorch.olympics import (
 
 @pytest.mark.timing  # compares wall-clock latencies of two spinning models: run alone
 def test_submission_from_measured_reports_is_valid(valid_submission_factory):
+    """A model spinning half as long is measured significantly faster. Preemption can only
+    lengthen a spin, and on a loaded machine it can blur one pair of measurements, so up to
+    three pairs are measured; a harness error (samples swapped, a wrong unit) fails them all."""
     sub = valid_submission_factory()
-    assert validate_submission_schema(sub) is True
-    imp = sub["improvements"]
-    assert imp["speedup"] > 1.3, "the optimized model spins half as long"
-    assert imp["speedup_significant"] is True and imp["significance_test"] == "mann-whitney-u"
-    assert sub["timestamp"].endswith("+00:00")
-    json.dumps(sub, allow_nan=False)
+    seen = []
+    for _ in range(3):
+        assert validate_submission_schema(sub) is True
+        imp = sub["improvements"]
+        assert imp["significance_test"] == "mann-whitney-u" and sub["timestamp"].endswith("+00:00")
+        json.dumps(sub, allow_nan=False)
+        seen.append((imp["speedup"], imp["speedup_significant"]))
+        if imp["speedup"] > 1.3 and imp["speedup_significant"] is True:
+            return
+        sub = generate_submission(measured_report("baseline", 0.4), measured_report("fast", 0.2))
+    pytest.fail(f"the optimized model spins half as long, yet (speedup, significant) were {seen}")
 
 
 def test_no_optimized_means_no_improvements():
