@@ -10,10 +10,18 @@ for the names such tampering needs, in code and in string literals (``getattr(ip
 "input_transformers_post")``), and for IPython magics and shell escapes. Nothing the capstone
 asks for needs any of them. A flagged submission keeps its score and is listed in the grading
 report with the names found, so the instructor reads those cells before releasing grades.
+
+The tests run in a kernel of their own and judge only the data the acts (given code run in the
+student's kernel) send back, so what a student's code can still do is make an act answer with
+data it did not measure: by replacing the act relay (``tinytorch.acts``, whose names are listed
+below) or by redefining what the given code defines (an act, a fixture, a helper an act calls:
+``report_data = ...``, ``KnownCostModel.log = ...``). A cell that binds a name the assignment's
+given cells define, or an attribute of one, is flagged as ``redefines given <names>``.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -64,6 +72,13 @@ SUSPICIOUS_NAMES = frozenset(
         "fork",
         "socket",
         "atexit",
+        # the act relay between the student's kernel and the tests'
+        "acts",
+        "_ACTS",
+        "serve",
+        "REPLY_MIME",
+        "RELAY_VARIABLE",
+        "publish_display_data",
     }
 )
 
@@ -107,10 +122,68 @@ def _normalized(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
+def given_names(assignment: dict) -> frozenset[str]:
+    """The names the assignment's given code cells (locked, neither answers nor tests) define at
+    their top level: functions, classes and assigned names (imports are not counted: a student may import
+    numpy again)."""
+    names: set[str] = set()
+    for cell in assignment.get("cells", []):
+        meta = (cell.get("metadata", {}) or {}).get("nbgrader") or {}
+        if cell.get("cell_type") != "code" or not meta.get("locked") or meta.get("solution") or meta.get("grade"):
+            continue
+        try:
+            tree = ast.parse(_text(cell.get("source", "")))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+def _root(node: ast.AST) -> ast.AST:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node
+
+
+def rebound_names(source: str, given: frozenset[str]) -> list[str]:
+    """The ``given`` names ``source`` binds at its top level (def, class, assignment, import as)
+    or whose attributes or items it assigns anywhere (``KnownCostModel.log = ...``), sorted."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in given:
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(a.asname or a.name for a in node.names if (a.asname or a.name) in given)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                for part in ast.walk(target) if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+                    root = _root(part)
+                    top_level = node in tree.body or part is not root
+                    if isinstance(root, ast.Name) and root.id in given and top_level:
+                        found.add(root.id)
+        elif isinstance(node, ast.Global):
+            found.update(name for name in node.names if name in given)
+    return sorted(found)
+
+
 def tamper_signs(submitted: dict, assignment: dict) -> list[str]:
     """The suspicious names in the code cells of ``submitted`` (a notebook as parsed JSON) that
-    are not cells of ``assignment`` (the assignment's source notebook) as given, each named with
-    the cell it is in: ``["get_ipython, input_transformers_post (cell 'simple-mlp')"]``."""
+    are not cells of ``assignment`` (the assignment's source notebook) as given, and the given
+    names they redefine, each named with the cell it is in:
+    ``["get_ipython, input_transformers_post (cell 'simple-mlp')", "redefines given report_data
+    (cell 'benchmark-report')"]``."""
+    redefinable = given_names(assignment)
     given = {
         _normalized(_text(cell.get("source", "")))
         for cell in assignment.get("cells", [])
@@ -123,11 +196,14 @@ def tamper_signs(submitted: dict, assignment: dict) -> list[str]:
         source = _text(cell.get("source", ""))
         if _normalized(source) in given:
             continue
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        where = f"cell {grade_id!r}" if grade_id else f"cell {index + 1}"
         names = suspicious_names(source)
         if names:
-            grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-            where = f"cell {grade_id!r}" if grade_id else f"cell {index + 1}"
             signs.append(f"{', '.join(names)} ({where})")
+        rebound = rebound_names(source, redefinable)
+        if rebound:
+            signs.append(f"redefines given {', '.join(rebound)} ({where})")
     return signs
 
 

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from tinytorch.acts import MAX_REPLY_CHARS
+from tinytorch_course.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
 from tinytorch_course.paths import (
     ASSIGNMENT_ID,
     NOTEBOOK_ID,
@@ -273,3 +274,14 @@ def test_a_flood_or_a_wrong_shape_is_refused_by_the_relay_with_a_reason(batch):
 def test_stock_nbgrader_and_make_autograde_agree(batch):
     assert batch.stock.returncode == 0, batch.stock.stderr[-3000:]
     assert batch.stock_rows == {student: batch.rows[student] for student in STOCK}
+
+
+def test_every_attacker_is_put_up_for_review_and_no_control_is(batch):
+    """The review reads each notebook from outside its kernels: the relay's replacements are
+    named by what they replace."""
+    report = read_report(batch.root / REPORT_CSV)
+    assert {s for s, row in report.items() if row["status"] == REVIEW} == set(ATTACKS), report
+    for student in ("k-relay-flood", "k-relay-wrong-shape"):
+        assert "acts" in report[student]["reason"] and "serve" in report[student]["reason"], report[student]
+    for student in CONTROLS:
+        assert (report[student]["status"], report[student]["reason"]) == (GRADED, ""), report[student]

@@ -57,3 +57,20 @@ def test_a_tampering_answer_cell_is_named():
         "get_ipython, input_transformers_post (cell 'simple-mlp')",
         f"builtins (cell {len(tampered.cells)})",
     ]
+
+
+def test_an_answer_that_redefines_the_given_code_or_the_relay_is_named():
+    """With the tests in a kernel of their own, what a student's code can still do is make an act
+    answer with data it did not measure: redefine an act or what it calls, or replace the relay."""
+    source = source_notebook(SOURCE_PY)
+    release = nbformat.read(str(RELEASE_NOTEBOOK), as_version=4)
+    forged = copy.deepcopy(reference_submission(release, source))
+    cell = next(c for c in forged.cells if nbgrader_meta(c).get("grade_id") == "benchmark-report")
+    cell.source += "\nreport_data = lambda report: {}\nKnownCostModel.log = lambda self: {}\n"
+    relay = nbformat.v4.new_code_cell("import tinytorch.acts as relay\nrelay.serve = print\n")
+    honest = nbformat.v4.new_code_cell("import numpy as np\ndef helper():\n    measure = 1\n    return measure\n")
+    forged.cells += [relay, honest]
+    assert tamper_signs(_as_json(forged), _as_json(source)) == [
+        "redefines given KnownCostModel, report_data (cell 'benchmark-report')",
+        f"acts, serve (cell {len(forged.cells) - 1})",
+    ]
