@@ -93,7 +93,8 @@ def build_line(
 ) -> ReportLine:
     """The report line of a hand-in that was graded by a task (successfully or not);
     ``tamper_signs`` (from :mod:`tinytorch_course.grading.tamper_signs`) puts a graded one up for review."""
-    reasons = [event_reason(e) for e in events]
+    # each of a notebook's two kernels logs its own events: the same reason is said once
+    reasons = list(dict.fromkeys(event_reason(e) for e in events))
     points, max_points = score or (None, None)
     if tamper_signs:
         reasons.insert(0, "read by hand, its own cells use what kernel tampering needs: " + "; ".join(tamper_signs))

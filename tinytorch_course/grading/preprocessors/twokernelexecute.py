@@ -211,6 +211,10 @@ class TwoKernelExecute(_KernelRun):
         clients = (self._student, self)
         for client in clients:
             client.km = client.create_kernel_manager()
+        # Socket names are picked when a kernel starts, before it binds them: two kernels started
+        # at once under one prefix could pick the same (a jail gives each kernel its own folder,
+        # an unjailed kernel, SANDBOX=0, has only this prefix).
+        self.km.ip = f"{self.km.ip}-tests"
         if isinstance(self.km, JailedKernelManager):
             # The test kernel runs no student code; its time is mostly waiting for the student
             # kernel's acts, which that kernel's budget bounds, so a student kernel stopped at its
@@ -228,7 +232,8 @@ class TwoKernelExecute(_KernelRun):
             failed = [result for result in results if isinstance(result, BaseException)]
             if failed:
                 for client in clients:
-                    await client._async_cleanup_kernel()
+                    if client.km is not None:  # nbclient cleans up a client that failed to connect
+                        await client._async_cleanup_kernel()
                 raise failed[0]
 
     _start_kernels = run_sync(_async_start_kernels)
