@@ -1,4 +1,4 @@
-"""A tiny course for the jail tests: one assignment of four cells, a free cell where each student
+"""A tiny course for the jail tests: one assignment of five cells, a free cell where each student
 puts the code under test, and the probes that code runs (each prints one ``PROBE {json}`` line
 that the tests read back from the autograded notebook)."""
 
@@ -39,14 +39,29 @@ def _cell(grade_id: str, source: str, *, solution: bool = False, points: float |
 
 
 def source_notebook():
-    """The instructor's notebook: a value, its test, a free cell, and a test run after it."""
+    """The instructor's notebook: the act its tests ask the student's kernel for, a value, its
+    test, a free cell, and a test run after it (act, then judge: tinytorch/acts.py)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    given = nbformat.v4.new_code_cell(
+        "from tinytorch.acts import act\n\n\n@act\ndef the_value():\n    return value\n",
+        metadata={
+            "nbgrader": {
+                "grade_id": "acts",
+                "solution": False,
+                "grade": False,
+                "locked": True,
+                "schema_version": 3,
+                "task": False,
+            }
+        },
+    )
     nb.cells = [
+        given,
         _cell("first", "### BEGIN SOLUTION\nvalue = 1\n### END SOLUTION", solution=True),
-        _cell("test-first", "assert value == 1", points=POINTS["test-first"]),
+        _cell("test-first", "assert the_value() == 1", points=POINTS["test-first"]),
         _cell("free", "### BEGIN SOLUTION\npass\n### END SOLUTION", solution=True),
-        _cell("test-after", "assert value == 1", points=POINTS["test-after"]),
+        _cell("test-after", "assert the_value() == 1", points=POINTS["test-after"]),
     ]
     return nb
 

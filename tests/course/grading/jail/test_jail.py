@@ -55,6 +55,9 @@ LIMITS = [
     "--Execute.timeout=600",
 ]
 FULL = sum(POINTS.values())
+#: How a test after a stopped student kernel fails: its act finds that kernel gone (the tests run in
+#: a kernel of their own, which is still alive to say so).
+STOPPED_ACT = "ActError: the kernel running your code had stopped ("
 
 # Processes named by this run's own number, so a leftover is found without confusing it with
 # anything else on the machine.
@@ -277,7 +280,7 @@ def test_killing_everything_it_can_kills_only_its_own_kernel(jailed):
     nb = autograded(jailed.root, "c-killer")
     assert jailed.score("c-killer") == POINTS["test-first"], "graded on the cells that finished"
     assert errors(nb, "free") == ["KernelStopped: the kernel died while this cell ran"]
-    assert errors(nb, "test-after")[0].startswith("NotRun:")
+    assert errors(nb, "test-after") == [f"{STOPPED_ACT}the kernel died while this cell ran)"]
     [died] = jailed.events(KERNEL_DIED, "c-killer")
     assert "exit status" in died.detail
 
@@ -311,7 +314,7 @@ def test_a_notebook_that_ignores_interrupts_is_stopped_at_its_budget(jailed):
     nb = autograded(jailed.root, "f-loop")
     assert jailed.score("f-loop") == POINTS["test-first"], "graded on the cells that finished"
     assert errors(nb, "free")[0].startswith("KernelStopped: the notebook used up its wall-clock")
-    assert errors(nb, "test-after")[0].startswith("NotRun:")
+    assert errors(nb, "test-after")[0].startswith(f"{STOPPED_ACT}the notebook used up its wall-clock")
     [event] = jailed.events(BUDGET_EXCEEDED, "f-loop")
     assert event.extra["budget_s"] == BUDGET_S
     assert jailed.events(KERNEL_DIED, "f-loop") == [], "a budget kill is reported once"
@@ -326,10 +329,12 @@ def test_no_unjailed_kernel_ran(jailed):
 def test_a_missing_bwrap_refuses_to_grade_naming_cause_and_fix(unjailed_copy):
     result = run_nbgrader(unjailed_copy, "autograde", ASSIGNMENT, "--JailSettings.bwrap=/nonexistent/bwrap")
     assert result.returncode != 0
-    [event] = [e for e in parse_events(result.stderr, EVENT_KEY) if e.event == JAIL_REFUSED]
-    assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
-    assert "/nonexistent/bwrap" in event.extra["cause"]
-    assert "install_bwrap.sh" in event.extra["fix"]
+    refused = [e for e in parse_events(result.stderr, EVENT_KEY) if e.event == JAIL_REFUSED]
+    assert len(refused) == 2, "the student's kernel and the tests' kernel are each refused"
+    for event in refused:
+        assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
+        assert "/nonexistent/bwrap" in event.extra["cause"]
+        assert "install_bwrap.sh" in event.extra["fix"]
     assert not (unjailed_copy / "autograded" / "b-probe" / ASSIGNMENT).exists(), "nothing ran"
 
 
