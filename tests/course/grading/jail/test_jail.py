@@ -349,12 +349,10 @@ def test_sandbox_0_runs_unjailed_and_says_so(unjailed_copy, course):
     assert result.returncode == 0, result.stderr[-3000:]
     assert forged in result.stderr.splitlines(), "the forged line reached nbgrader's log as a line of its own"
     events = parse_events(result.stderr, EVENT_KEY)
-    assert sorted((e.event, Path(e.cwd).parts[-2]) for e in events) == [
-        (UNSAFE_NO_SANDBOX, "b-probe"),
-        (UNSAFE_NO_SANDBOX, "c-forger"),
-    ]
-    [event] = [e for e in events if Path(e.cwd).parts[-2] == "b-probe"]
-    assert Path(event.cwd).parts[-2:] == ("b-probe", ASSIGNMENT)
+    assert {(e.event, Path(e.cwd).parts[-2:]) for e in events} == {
+        (UNSAFE_NO_SANDBOX, ("b-probe", ASSIGNMENT)),
+        (UNSAFE_NO_SANDBOX, ("c-forger", ASSIGNMENT)),
+    }, "only the real events count: one per unjailed kernel"
     found = probe_report(autograded(unjailed_copy, "b-probe"))
     # the same probe that sees nothing in the jail sees the course outside it
     assert found["exists"][str(unjailed_copy / "gradebook.db")] is True
