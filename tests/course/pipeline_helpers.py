@@ -27,6 +27,11 @@ from tinytorch_course.authoring.reference import nbgrader_meta, reference_submis
 # The markers and the region parser are re-exported for the tests, which import them from here.
 from tinytorch_course.paths import ASSIGNMENT_ID  # noqa: F401
 
+#: Code that never ends, for a student's infinite loop: a per-cell timeout interrupts it and a
+#: budget stops it as it would a spinning one, and it sleeps, so the graders and tests beside it
+#: keep the cores (both are wall-clock limits; the jail's own tests keep their spinning attackers).
+LOOP_FOREVER = "import time\nwhile True:\n    time.sleep(0.05)\n"
+
 
 def region_lines(nb, begin: str, end: str) -> set[str]:
     """Stripped lines with some letter or digit, from every region of every cell of ``nb``."""

@@ -36,6 +36,7 @@ from pipeline_helpers import (
     BEGIN_SOLUTION,
     END_HIDDEN,
     END_SOLUTION,
+    LOOP_FOREVER,
     cell_by_id,
     gradebook_rows,
     html_text,
@@ -320,7 +321,7 @@ def archetypes(release, source) -> dict:
     deleted = copy.deepcopy(reference)
     deleted.cells = [c for c in deleted.cells if nbgrader_meta(c).get("grade_id") != DELETED_TEST]
     out["deleted-test-cell"] = (deleted, set())
-    looping = mutate(reference, LOOP_CELL, [(r"\A", "while True:\n    pass\n")], regex=True)
+    looping = mutate(reference, LOOP_CELL, [(r"\A", LOOP_FOREVER)], regex=True)
     out["infinite-loop"] = (looping, LOOP_LOSES)
     out[INVALID] = ('{"cells": [{"cell_type": "code", "source": ', graded_ids)
     return out

@@ -18,7 +18,7 @@ from tests.processes import expect_file, run_process
 from tinytorch_course.grading.report import GRADED, NOT_GRADED, REPORT_CSV, REPORT_TXT, read_report
 from tinytorch_course.paths import REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 
-from pipeline_helpers import mutate, reference_submission, write_submission
+from pipeline_helpers import LOOP_FOREVER, mutate, reference_submission, write_submission
 
 # Whole-notebook budget of this batch: under the per-cell timeout (60 s), so the looping notebook
 # is stopped by the budget, and far above an honest notebook's few seconds on a loaded machine.
@@ -56,7 +56,7 @@ def graded(built_course, tmp_path_factory) -> Graded:
     reference = reference_submission(built_course.release, built_course.source)
     write_submission(reference, submission_path(root, "reference"))
     write_submission(
-        mutate(reference, LOOP_CELL, [(r"\A", "while True:\n    pass\n")], regex=True),
+        mutate(reference, LOOP_CELL, [(r"\A", LOOP_FOREVER)], regex=True),
         submission_path(root, "loops-forever"),
     )
     not_json = submission_path(root, "not-json")
