@@ -20,6 +20,9 @@ ASSIGNMENT = "jail_probe"
 NOTEBOOK = "probe"
 PROBE_MARK = "PROBE "
 POINTS = {"test-first": 1.0, "test-after": 1.0}
+#: How a test after a stopped student kernel fails: its act finds that kernel gone (the tests run in
+#: a kernel of their own, which is still alive to say so).
+STOPPED_ACT = "ActError: the kernel running your code had stopped ("
 #: The key the jail signs its event lines with in these tests' nbgrader runs (jail/events.py).
 EVENT_KEY = new_key()
 

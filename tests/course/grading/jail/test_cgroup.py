@@ -24,6 +24,7 @@ from jail_course import (
     ASSIGNMENT,
     EVENT_KEY,
     POINTS,
+    STOPPED_ACT,
     autograded,
     build_course,
     errors,
@@ -105,7 +106,7 @@ def test_processes_over_the_total_limit_stop_the_jail_and_say_memory(graded):
     assert errors(nb, "free") == [
         f"KernelStopped: the notebook went over its memory limit of {MEMORY_MIB} MiB and was stopped"
     ]
-    assert errors(nb, "test-after")[0].startswith("NotRun:")
+    assert errors(nb, "test-after")[0].startswith(f"{STOPPED_ACT}the notebook went over its memory limit")
     assert score(root, "b-over") == POINTS["test-first"], "graded on the cells that finished"
     [died] = [
         e

@@ -32,6 +32,7 @@ from jail_course import (
     ASSIGNMENT,
     EVENT_KEY,
     POINTS,
+    STOPPED_ACT,
     autograded,
     build_course,
     errors,
@@ -55,9 +56,6 @@ LIMITS = [
     "--Execute.timeout=600",
 ]
 FULL = sum(POINTS.values())
-#: How a test after a stopped student kernel fails: its act finds that kernel gone (the tests run in
-#: a kernel of their own, which is still alive to say so).
-STOPPED_ACT = "ActError: the kernel running your code had stopped ("
 
 # Processes named by this run's own number, so a leftover is found without confusing it with
 # anything else on the machine.
