@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 
@@ -104,6 +105,121 @@ def test_a_bad_sample_among_many_gets_jsonschemas_own_error():
         ["baseline", "latency_samples_ms", "5"],
         ["optimized", "latency_samples_ms", "317"],
     ]
+
+
+class Score(float):
+    """A float subclass: a number to both validators, but never judged by a whole-array check."""
+
+
+#: Sample values at every edge of the whole-array check: non-finite, huge ints, bools, subclasses,
+#: zeros and bounds, values whose sum overflows, and values that are not numbers at all.
+SAMPLE_VALUES = st.one_of(
+    st.floats(min_value=1e-3, max_value=10.0),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**400), 10**400),
+    st.sampled_from([0, 0.0, -0.0, 5e-324, 1, True, False, None, "1", 1e308, -1e308, 10**309, Score(1.0), Score(-1)]),
+)
+SAMPLE_ARRAYS = st.one_of(
+    st.lists(SAMPLE_VALUES, max_size=8),
+    st.lists(st.floats(min_value=1e-3, max_value=10.0), max_size=8).map(tuple),
+    st.sampled_from([None, 0.5, "samples", {"0": 0.5}]),
+)
+
+
+def verdicts(checker, reference, instance) -> None:
+    """`checker` reports exactly `reference`'s errors, and its fast check accepts only what
+    `reference` finds no error in."""
+    expected = report(reference.iter_errors(instance))
+    assert report(checker.iter_errors(instance)) == expected
+    if checker.accepts_fast(instance):
+        assert expected == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SAMPLE_ARRAYS, SAMPLE_ARRAYS, st.booleans())
+def test_the_whole_array_check_of_the_samples_decides_as_jsonschema_does(baseline, optimized, drop_baseline):
+    sub = copy.deepcopy(TEMPLATE)
+    sub["baseline"]["latency_samples_ms"] = baseline
+    sub["optimized"]["latency_samples_ms"] = optimized
+    if drop_baseline:
+        del sub["baseline"]["latency_samples_ms"]
+    verdicts(CHECKER, REFERENCE, sub)
+
+
+@pytest.mark.parametrize(
+    ("samples", "accepted_fast", "errors"),
+    [
+        ([0.3, 0.2, 0.4], True, 0),
+        ([], True, 0),
+        ([0.3, 0, 0.4], False, 1),  # a zero is not above the exclusive minimum
+        ([0.3, -0.0, 0.4], False, 1),
+        ([0.3, True, 0.4], False, 1),  # a bool is not a number
+        ([0.3, math.nan], False, 0),  # NaN breaks no bound: the non-finite rule refuses it, not the schema
+        ([0.3, 10**400], False, 0),  # a valid number beyond float range: unsure, so judged item by item
+        ([1e308, 1e308], False, 0),  # valid, but their sum overflows: unsure, so judged item by item
+        ([Score(0.3)], False, 0),
+        ((0.3, 0.2), False, 1),  # a tuple is not a JSON array to jsonschema
+    ],
+)
+def test_the_whole_array_check_says_yes_only_when_sure(samples, accepted_fast, errors):
+    sub = copy.deepcopy(TEMPLATE)
+    sub["baseline"]["latency_samples_ms"] = samples
+    assert CHECKER.accepts_fast(sub) is accepted_fast
+    assert len(list(CHECKER.iter_errors(sub))) == errors
+    verdicts(CHECKER, REFERENCE, sub)
+
+
+BOUNDED = {
+    "type": "object",
+    "properties": {
+        "unit": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1, "description": "a share"}},
+        "open": {"allOf": [{"items": {"type": "number", "exclusiveMinimum": -1, "exclusiveMaximum": 1}}]},
+        "ints": {"items": {"type": "integer", "minimum": 0}},  # not "number": item by item
+        "deep": {"properties": {"inner": {"type": "array", "items": {"type": "number", "maximum": 0}}}},
+    },
+}
+BOUND_VALUES = st.one_of(st.sampled_from([-1, -1.0, 0, 0.0, -0.0, 1, 1.0, 0.5, "x", True, 2**70]), st.floats())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(["unit", "open", "ints"]), st.lists(BOUND_VALUES, max_size=5), max_size=3),
+    st.one_of(st.lists(BOUND_VALUES, max_size=5), st.none()),
+)
+def test_every_bound_is_decided_as_jsonschema_decides_it(instance, inner):
+    if inner is not None:
+        instance["deep"] = {"inner": inner}
+    verdicts(SchemaChecker(BOUNDED), Draft202012Validator(BOUNDED), instance)
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance"),
+    [
+        ({"prefixItems": [{"type": "string"}], "items": {"type": "number", "minimum": 0}}, [0]),
+        ({"prefixItems": [True], "unevaluatedItems": False}, [1, 2]),
+        ({"dependentRequired": {"a": ["b"]}}, {"a": 1}),
+        ({"contains": {"type": "string"}, "minContains": 2}, ["x", 1]),
+    ],
+)
+def test_a_schema_with_keywords_fastjsonschema_does_not_know_is_not_compiled(schema, instance):
+    checker = SchemaChecker(schema)
+    assert checker.fast is None
+    assert list(Draft202012Validator(schema).iter_errors(instance))  # fastjsonschema would accept it
+    verdicts(checker, Draft202012Validator(schema), instance)
+
+
+def test_arrays_are_checked_whole_only_where_their_place_in_an_instance_is_fixed():
+    checker = SchemaChecker(BOUNDED)
+    assert sorted(path for path, _ in checker._number_arrays) == [("deep", "inner"), ("open",), ("unit",)]
+    assert sorted(path for path, _ in CHECKER._number_arrays) == [
+        ("baseline", "latency_samples_ms"),
+        ("optimized", "latency_samples_ms"),
+    ]
+    recursive = {"$defs": {"n": {"items": {"$ref": "#/$defs/n"}}}, "properties": {"a": {"items": {"type": "number"}}}}
+    assert SchemaChecker(recursive)._number_arrays == []
+    assert not SchemaChecker(recursive).accepts_fast({"a": [1, "x"]})
+    later = {"properties": {"a": {"items": {"type": "number"}}}, "unevaluatedItems": False}
+    assert SchemaChecker(later)._number_arrays == []
 
 
 def _modules_after(code: str) -> set[str]:

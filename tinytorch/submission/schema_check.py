@@ -2,12 +2,16 @@
 
 A submission carries a few hundred raw latency samples, each checked against the schema;
 jsonschema spends ~7 ms per submission on that, mostly resolving `$ref`s. A leaderboard loads
-thousands of files, so `SchemaChecker` does two things, neither of which changes a verdict:
+thousands of files, so `SchemaChecker` does three things, none of which changes a verdict:
 
 1. valid input is accepted by the same schema, its local `$ref`s written out in place, compiled
-   to Python with fastjsonschema (~0.06 ms: with the refs inlined, each raw sample is checked in
-   the compiled loop instead of by a function call), when that package is installed;
-2. anything it does not accept goes to jsonschema (Draft 2020-12) on the ref-inlined schema,
+   to Python with fastjsonschema, when that package is installed;
+2. an array of numbers within bounds (the raw samples: `{"type": "number", "exclusiveMinimum":
+   0}` for each item) is checked whole at C speed (the types of its items, their sum, their
+   minimum) instead of item by item, which is most of what the compiled check spent (~0.03 ms
+   for a submission instead of ~0.1 ms); that check says yes only when it is sure, and anything
+   else goes to the item-by-item check;
+3. anything they do not accept goes to jsonschema (Draft 2020-12) on the ref-inlined schema,
    which lists every violation about twice as fast as on the schema with its refs.
 
 Both work on copies: fastjsonschema rewrites the `$ref`s of the schema it compiles in place
@@ -20,10 +24,14 @@ and without its optional IRI format checker, whose import alone costs ~3 s of CP
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import operator
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from tinytorch.submission.values import only_finite_numbers
 
 
 class _Cyclic(Exception):
@@ -128,7 +136,28 @@ def _without_local_refs(schema: dict) -> dict:
         return copy.deepcopy(schema)
 
 
+#: Draft 2020-12 keywords fastjsonschema does not know (it implements up to draft 2019-09 without
+#: them, and ignores a keyword it does not know): a schema with any of them would be accepted
+#: where jsonschema refuses, so it is not compiled.
+UNCOMPILED_KEYWORDS = frozenset(
+    {
+        "prefixItems",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "dependentRequired",
+        "dependentSchemas",
+        "minContains",
+        "maxContains",
+        "$dynamicRef",
+    }
+)
+
+
 def _compiled(schema: dict) -> Callable[[Any], Any] | None:
+    """The fastjsonschema check of `schema` (raising on a violation); None when that package is
+    missing or the schema is beyond it."""
+    if any(not UNCOMPILED_KEYWORDS.isdisjoint(node) for node in _subschemas(schema)):
+        return None
     try:
         import fastjsonschema
 
@@ -160,19 +189,118 @@ def _subschemas(schema: Any) -> Iterator[dict]:
             stack.extend(node)
 
 
-def _item_checks(schema: dict) -> dict[int, tuple[dict, Callable[[Any], Any] | None]]:
+#: The bounds `_numbers_check` decides for a whole array: keyword → (which end of the array it
+#: limits, how that end must compare with the bound).
+_BOUNDS = {
+    "minimum": (min, operator.ge),
+    "exclusiveMinimum": (min, operator.gt),
+    "maximum": (max, operator.le),
+    "exclusiveMaximum": (max, operator.lt),
+}
+#: Keywords that only annotate: they change no verdict.
+_ANNOTATIONS = frozenset({"title", "description", "$comment"})
+
+ArrayCheck = Callable[[Any], bool]
+
+
+def _numbers_check(items: Any) -> ArrayCheck | None:
+    """For an `items` subschema that asks only for numbers within bounds: a check of a whole
+    array at C speed, True only when it is sure every item passes (so False sends the array to
+    the item-by-item check). None for any other subschema.
+
+    Sure means: a list of plain ints and floats, all finite (so the minimum and maximum are
+    exact, NaN cannot hide from them, and no bool or subclass is judged here), whose minimum and
+    maximum are within the bounds.
+    """
+    if not (
+        isinstance(items, dict) and items.get("type") == "number" and set(items) <= {"type", *_BOUNDS, *_ANNOTATIONS}
+    ):
+        return None
+    bounds = [(*_BOUNDS[key], bound) for key, bound in items.items() if key in _BOUNDS]
+    if not all(type(bound) in (int, float) for *_, bound in bounds):
+        return None
+
+    def check(values: Any) -> bool:
+        if type(values) is not list or not only_finite_numbers(values):
+            return False
+        return not values or all(compare(end(values), bound) for end, compare, bound in bounds)
+
+    return check
+
+
+def _array_check(items: Any) -> ArrayCheck | None:
+    """A check of a whole array against one `items` subschema, True only when every item passes:
+    `_numbers_check` where it applies, else the compiled check (None when there is neither)."""
+    numbers = _numbers_check(items)
+    if numbers is not None:
+        return numbers
+    compiled = _compiled({"items": items})
+    return None if compiled is None else functools.partial(_passes, compiled)
+
+
+def _item_checks(schema: dict) -> dict[int, tuple[dict, ArrayCheck | None]]:
     """For each `items` subschema of `schema`, by its id: the subschema, kept so that its id stays
-    its own, and the compiled check of a whole array against it (one per distinct subschema)."""
-    by_text: dict[str, Callable[[Any], Any] | None] = {}
+    its own, and the check of a whole array against it (one per distinct subschema)."""
+    by_text: dict[str, ArrayCheck | None] = {}
     checks = {}
     for node in _subschemas(schema):
         items = node.get("items")
         if isinstance(items, dict):
             text = json.dumps(items, sort_keys=True)
             if text not in by_text:
-                by_text[text] = _compiled({"items": items})
+                by_text[text] = _array_check(items)
             checks[id(items)] = (items, by_text[text])
     return checks
+
+
+#: Keywords that make `items` depend on the rest of a schema: next to `prefixItems` it covers only
+#: the rest of the array, and `unevaluatedItems` (anywhere) depends on what `items` evaluated.
+#: A `$ref` left after inlining (a recursive schema) could lead into a node whose `items` was taken out.
+_ITEMS_ENTANGLED = ("prefixItems", "unevaluatedItems", "$ref", "$dynamicRef")
+
+
+def _split_number_arrays(schema: dict) -> tuple[dict, list[tuple[tuple, ArrayCheck]]]:
+    """A copy of `schema` without the `items` that `_numbers_check` decides, and for each one the
+    property names that lead to its array in an instance, with its check.
+
+    Only arrays reached through `properties` and `allOf` alone are taken out: their place in any
+    instance is a fixed path of keys. Nothing is taken out of a schema with any `_ITEMS_ENTANGLED` keyword.
+    """
+    if any(key in node for node in _subschemas(schema) for key in _ITEMS_ENTANGLED):
+        return schema, []
+    out = copy.deepcopy(schema)
+    arrays = []
+
+    def walk(node: Any, path: tuple) -> None:
+        if not isinstance(node, dict):
+            return
+        check = _numbers_check(node.get("items"))
+        if check is not None:
+            del node["items"]
+            arrays.append((path, check))
+        properties = node.get("properties")
+        for key, subschema in properties.items() if isinstance(properties, dict) else ():
+            walk(subschema, (*path, key))
+        for subschema in node.get("allOf", []) if isinstance(node.get("allOf"), list) else ():
+            walk(subschema, path)
+
+    walk(out, ())
+    return out, arrays
+
+
+def _arrays_pass(arrays: list[tuple[tuple, ArrayCheck]], instance: Any) -> bool:
+    """True when every array at the places `_split_number_arrays` found passes its check (a place
+    the instance does not have, or that holds no array, has nothing for `items` to check)."""
+    for path, check in arrays:
+        node = instance
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        else:
+            if isinstance(node, (list, tuple)) and not check(node):
+                return False
+    return True
 
 
 class SchemaChecker:
@@ -180,7 +308,8 @@ class SchemaChecker:
 
     def __init__(self, schema: dict) -> None:
         self.schema = schema
-        self.fast = _compiled(schema)
+        rest, self._number_arrays = _split_number_arrays(_without_local_refs(schema))
+        self.fast = _compiled(rest)
         self._full: Any = None
 
     @property
@@ -197,22 +326,23 @@ class SchemaChecker:
             base = jsonschema.Draft202012Validator
             base.check_schema(self.schema)
             schema = _without_local_refs(self.schema)
-            checks = _item_checks(schema) if self.fast is not None else {}
+            checks = _item_checks(schema)
             every_item = base.VALIDATORS["items"]
 
             def items(validator: Any, items: Any, instance: Any, subschema: dict) -> Iterator[Any]:
                 _, check = checks.get(id(items), (items, None))
                 # beside prefixItems, `items` covers only the rest of the array: leave that to jsonschema
                 whole = isinstance(instance, list) and "prefixItems" not in subschema
-                if not (whole and _passes(check, instance)):
+                if not (whole and check is not None and check(instance)):
                     yield from every_item(validator, items, instance, subschema)
 
             self._full = jsonschema.validators.extend(base, {"items": items})(schema)
         return self._full
 
     def accepts_fast(self, instance: Any) -> bool:
-        """True when the compiled check accepts `instance` (False when unsure or unavailable)."""
-        return _passes(self.fast, instance)
+        """True when the compiled check and the whole-array checks accept `instance` (False when
+        unsure or unavailable)."""
+        return _passes(self.fast, instance) and _arrays_pass(self._number_arrays, instance)
 
     def iter_errors(self, instance: Any) -> Iterator[Any]:
         """Every violation of the schema by `instance`, as jsonschema's ValidationErrors."""

@@ -22,21 +22,31 @@ def is_number(value: Any) -> bool:
         return False
 
 
-def _only_finite_scalars(values: Collection) -> bool:
-    """True when `values` are plain JSON scalars and every number among them is finite.
+def all_finite(numbers: Collection) -> bool:
+    """True when `numbers` (plain ints and floats) are all finite; False when unsure.
 
     The sum of the numbers is finite only when each is: a NaN or an infinity carries through a
     sum, and an int too large for a float cannot be added to one. A sum that overflows although
-    every number is finite only sends the values to the element-by-element check.
+    every number is finite gives False, so a caller sends the values to an element-by-element check.
     """
-    types = set(map(type, values))  # one pass at C speed, however many values
-    if not types <= JSON_SCALAR_TYPES:
-        return False
-    numbers = values if types <= _NUMBER_TYPES else [v for v in values if type(v) in _NUMBER_TYPES]
     try:
         return math.isfinite(sum(numbers, 0.0))
     except OverflowError:
         return False
+
+
+def only_finite_numbers(values: Collection) -> bool:
+    """True when `values` are plain ints and floats (no bool, no subclass), all finite; False
+    when unsure. One pass at C speed, however many values."""
+    return set(map(type, values)) <= _NUMBER_TYPES and all_finite(values)
+
+
+def _only_finite_scalars(values: Collection) -> bool:
+    """True when `values` are plain JSON scalars and every number among them is finite (False when unsure)."""
+    types = set(map(type, values))  # one pass at C speed, however many values
+    if not types <= JSON_SCALAR_TYPES:
+        return False
+    return all_finite(values if types <= _NUMBER_TYPES else [v for v in values if type(v) in _NUMBER_TYPES])
 
 
 def non_finite_paths(node: Any) -> list:
