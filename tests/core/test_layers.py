@@ -6,7 +6,7 @@ import pytest
 from tinytorch.core.activations import ReLU, Softmax
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.losses import CrossEntropyLoss
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, no_grad
 
 from gradcheck import numeric_grad
 
@@ -85,3 +85,57 @@ def test_cross_entropy_bad_labels():
         CrossEntropyLoss()(Tensor(np.zeros((2, 3))), np.array([0, 3]))
     with pytest.raises(ValueError, match="shape"):
         CrossEntropyLoss()(Tensor(np.zeros((2, 3))), np.array([0]))
+
+
+def _mlp_gradients(x: np.ndarray, weights: list, upstream: np.ndarray) -> list:
+    """Gradients of sum(mlp(x) * upstream) for x, w1, b1, w2, b2, written out in numpy in the
+    order the framework computes them, for a relu(x @ w1 + b1) @ w2 + b2 network."""
+    w1, b1, w2, b2 = weights
+    hidden = np.maximum(x @ w1 + b1, 0)
+    d_hidden = (upstream @ w2.T) * (hidden > 0)
+    return [d_hidden @ w1.T, x.T @ d_hidden, d_hidden.sum(axis=0), hidden.T @ upstream, upstream.sum(axis=0)]
+
+
+def test_mlp_gradients_are_bit_identical_to_the_numpy_formulas():
+    # The fused Linear and relu save their arrays for one backward function each; the gradients
+    # must be exactly those of the closed-form numpy expressions, not merely close to them.
+    rng = np.random.default_rng(5)
+    fc1, fc2, relu = Linear(6, 4, seed=0), Linear(4, 3, seed=1), ReLU()
+    fc1.bias.data[:] = rng.standard_normal(4)
+    fc2.bias.data[:] = rng.standard_normal(3)
+    x = Tensor(rng.standard_normal((5, 6)).astype(np.float32), requires_grad=True)
+    upstream = rng.standard_normal((5, 3)).astype(np.float32)
+    (fc2(relu(fc1(x))) * Tensor(upstream)).sum().backward()
+    params = [fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+    expected = _mlp_gradients(x.data, [p.data for p in params], upstream)
+    for name, t, want in zip(["x", "w1", "b1", "w2", "b2"], [x, *params], expected, strict=True):
+        assert t.grad.dtype == np.float32, name
+        np.testing.assert_array_equal(t.grad, want, err_msg=name)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_linear_gradients_equal_the_op_by_op_graph(bias):
+    rng = np.random.default_rng(6)
+    layer = Linear(4, 3, bias=bias, seed=2)
+    x_data = rng.standard_normal((5, 4)).astype(np.float32)
+    upstream = Tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    grads = []
+    for fused in (True, False):
+        x = Tensor(x_data, requires_grad=True)
+        layer.zero_grad()
+        out = layer(x) if fused else (x @ layer.weight + layer.bias if bias else x @ layer.weight)
+        (out * upstream).sum().backward()
+        grads.append([x.grad, *(p.grad for p in layer.parameters())])
+    for fused_grad, op_grad in zip(*grads, strict=True):
+        np.testing.assert_array_equal(fused_grad, op_grad)
+
+
+def test_linear_and_relu_record_nothing_under_no_grad():
+    layer, relu = Linear(4, 3, seed=0), ReLU()
+    x = np.ones((2, 4), dtype=np.float32)
+    with no_grad():
+        out = relu(layer(x))
+        hidden = layer(x)
+    for t in (out, hidden):
+        assert not t.requires_grad and t._backward is None and t._parents == () and t._saved == ()
+    assert layer(x)._backward is not None, "outside no_grad the layer records its node"

@@ -145,3 +145,55 @@ def test_from_op_records_a_node_only_when_a_parent_needs_a_gradient():
     assert not inside.requires_grad and inside._parents == (), "no_grad() records nothing"
     constant = Tensor.from_op(data)
     assert not constant.requires_grad and constant.data is data
+
+
+# Every op, for the tests of what a recorded node keeps: (name, function of two tensors a, b).
+OPS = [
+    ("add", lambda a, b: a + b),
+    ("subtract", lambda a, b: a - b),
+    ("multiply", lambda a, b: a * b),
+    ("divide", lambda a, b: a / b),
+    ("negate", lambda a, b: -a),
+    ("matmul", lambda a, b: a @ b.reshape(4, 3)),
+    ("relu", lambda a, b: a.relu()),
+    ("exp", lambda a, b: a.exp()),
+    ("log", lambda a, b: a.log()),
+    ("sum", lambda a, b: a.sum(axis=0)),
+    ("mean", lambda a, b: a.mean()),
+    ("reshape", lambda a, b: a.reshape(4, 3)),
+    ("log_softmax", lambda a, b: a.log_softmax(axis=0)),
+]
+
+
+def _operands(requires_grad: bool) -> tuple:
+    rng = np.random.default_rng(3)
+    a, b = (np.abs(rng.standard_normal((3, 4))).astype(np.float32) + 0.5 for _ in range(2))
+    return Tensor(a, requires_grad=requires_grad), Tensor(b, requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize("name, op", OPS, ids=[name for name, _ in OPS])
+def test_no_grad_records_no_backward_and_keeps_no_inputs(name, op):
+    with no_grad():
+        out = op(*_operands(requires_grad=True))
+    assert not out.requires_grad
+    assert out._backward is None and out._parents == () and out._saved == (), f"{name} recorded a node under no_grad"
+    recorded = op(*_operands(requires_grad=True))
+    assert recorded.requires_grad and recorded._backward is not None and recorded._parents
+
+
+@pytest.mark.parametrize("name, op", OPS, ids=[name for name, _ in OPS])
+def test_each_op_records_one_backward_function_not_a_closure_per_call(name, op):
+    first, second = op(*_operands(requires_grad=True)), op(*_operands(requires_grad=True))
+    assert first._backward is second._backward, f"{name} built a new backward function on each call"
+    assert first._backward.__closure__ is None
+
+
+def test_from_op_passes_what_the_op_saved_to_its_backward():
+    leaf = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    node = Tensor.from_op(leaf.data * 3, (leaf,), lambda g, factor, shift: (g * factor + shift,), (3.0, 1.0))
+    assert node._saved == (3.0, 1.0)
+    node.sum().backward()
+    np.testing.assert_array_equal(leaf.grad, [4.0, 4.0, 4.0])
+    with no_grad():
+        plain = Tensor.from_op(leaf.data * 3, (leaf,), lambda g, factor, shift: (g,), (3.0, 1.0))
+    assert plain._saved == (), "nothing is kept for a backward that will never run"

@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.module import Module
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, matmul_backward
 
 # Bound once: forward is the inference hot path (benchmarks/bench_forward.py), where even the
 # attribute lookup of a call is measurable.
 _from_op = Tensor.from_op
+
+
+def _linear_backward(g: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple:
+    """Gradients of x @ weight + bias for x, weight and bias (summed over the batch)."""
+    return (*matmul_backward(g, x, weight), g.sum(axis=0))
 
 
 class Linear(Module):
@@ -65,9 +70,9 @@ class Linear(Module):
                 f"(expected input (batch, {wd.shape[0]}))"
             ) from None
         if bias is None:
-            return _from_op(out, (x, weight), lambda g: (g @ wd.T, xd.T @ g))
+            return _from_op(out, (x, weight), matmul_backward, (xd, wd))
         out += bias.data  # in place: the matmul result is ours, so skip a second allocation
-        return _from_op(out, (x, weight, bias), lambda g: (g @ wd.T, xd.T @ g, g.sum(axis=0)))
+        return _from_op(out, (x, weight, bias), _linear_backward, (xd, wd))
 
     __call__ = forward  # skip Module.__call__'s extra Python call on the hot path
 

@@ -2,8 +2,10 @@
 
 Each operation returns a new Tensor, built by `Tensor.from_op` (the one way, used by the ops
 here and by the layers elsewhere). When autograd is on and some input requires grad, the
-result also remembers its inputs (`_parents`) and a function (`_backward`) that maps the
-gradient of the result to the gradients of those inputs. `backward()` walks that graph in
+result also remembers its inputs (`_parents`), its op's backward function (`_backward`) and
+what that function needs from the forward pass (`_saved`); `_backward(g, *_saved)` maps the
+gradient of the result to the gradients of those inputs. Each op's backward is defined once,
+at module level, so recording a node allocates no closure. `backward()` walks that graph in
 reverse topological order. When nothing requires grad, no graph is recorded at all, so
 inference costs little more than the numpy call itself.
 """
@@ -42,12 +44,13 @@ class Tensor:
     `.grad` is a numpy array of the same shape (or None before any backward pass).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_saved")
     data: np.ndarray
     grad: np.ndarray | None
     requires_grad: bool
     _parents: tuple[Tensor, ...]
     _backward: Callable | None
+    _saved: tuple
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
         if isinstance(data, Tensor):
@@ -61,16 +64,21 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._parents = ()
         self._backward = None
+        self._saved = ()
 
     @staticmethod
-    def from_op(data: np.ndarray, parents: tuple = (), backward: Callable | None = None) -> Tensor:
+    def from_op(data: np.ndarray, parents: tuple = (), backward: Callable | None = None, saved: tuple = ()) -> Tensor:
         """The one way to build the output of an operation, here and in every other module.
 
         `data` is kept as is (no copy, no conversion, no checks: this is the hot path of every
-        op). The result is a graph node, remembering `parents` and `backward` (which maps the
-        result's gradient to one gradient per parent, None where there is none), only when
-        autograd is on and some parent requires grad; otherwise it is a plain tensor and
+        op). The result is a graph node, remembering `parents`, `backward` and `saved`, only
+        when autograd is on and some parent requires grad; otherwise it is a plain tensor and
         inference records nothing. With no parents it is a constant.
+
+        `backward(g, *saved)` maps the result's gradient `g` to one gradient per parent (None
+        where there is none). The ops pass a function defined once and the arrays or settings it
+        needs as `saved`, rather than a closure over them: a closure built on every call is
+        about a tenth of a small model's forward pass at batch 1 (benchmarks/bench_forward.py).
         """
         t = _new(Tensor)
         t.data, t.grad = data, None
@@ -78,8 +86,10 @@ class Tensor:
             for p in parents:
                 if p.requires_grad:
                     t.requires_grad, t._parents, t._backward = True, parents, backward
+                    t._saved = saved
                     return t
         t.requires_grad, t._parents, t._backward = False, (), None
+        t._saved = ()
         return t
 
     # ---- array-like properties -------------------------------------------------------------
@@ -145,7 +155,7 @@ class Tensor:
             if node._backward is None:  # a leaf: gradients add up across backward() calls
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
-            for parent, pg in zip(node._parents, node._backward(g), strict=False):
+            for parent, pg in zip(node._parents, node._backward(g, *node._saved), strict=False):
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
@@ -156,7 +166,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.add, a, b, "add")
-        return Tensor.from_op(data, (self, other), lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
+        return Tensor.from_op(data, (self, other), _add_backward, (a.shape, b.shape))
 
     __radd__ = __add__
 
@@ -164,7 +174,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.subtract, a, b, "subtract")
-        return Tensor.from_op(data, (self, other), lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
+        return Tensor.from_op(data, (self, other), _sub_backward, (a.shape, b.shape))
 
     def __rsub__(self, other) -> Tensor:
         return _lift(other, self) - self
@@ -173,9 +183,7 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.multiply, a, b, "multiply")
-        return Tensor.from_op(
-            data, (self, other), lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape))
-        )
+        return Tensor.from_op(data, (self, other), _mul_backward, (a, b))
 
     __rmul__ = __mul__
 
@@ -183,19 +191,17 @@ class Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         data = _broadcasting(np.divide, a, b, "divide")
-        return Tensor.from_op(
-            data, (self, other), lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape))
-        )
+        return Tensor.from_op(data, (self, other), _div_backward, (a, b))
 
     def __neg__(self) -> Tensor:
-        return Tensor.from_op(-self.data, (self,), lambda g: (-g,))
+        return Tensor.from_op(-self.data, (self,), _neg_backward)
 
     def __matmul__(self, other) -> Tensor:
         other = _lift(other, self)
         a, b = self.data, other.data
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align (expected (n, k) @ (k, m))")
-        return Tensor.from_op(a @ b, (self, other), lambda g: (g @ b.T, a.T @ g))
+        return Tensor.from_op(a @ b, (self, other), matmul_backward, (a, b))
 
     # ---- elementwise functions ----------------------------------------------------------------
     def relu(self) -> Tensor:
@@ -203,22 +209,16 @@ class Tensor:
 
     def exp(self) -> Tensor:
         out = np.exp(self.data)
-        return Tensor.from_op(out, (self,), lambda g: (g * out,))
+        return Tensor.from_op(out, (self,), _exp_backward, (out,))
 
     def log(self) -> Tensor:
         a = self.data
-        return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,))
+        return Tensor.from_op(np.log(a), (self,), _log_backward, (a,))
 
     # ---- reductions and shape ----------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        shape = self.data.shape
-
-        def backward(g):
-            if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
-            return (np.broadcast_to(g, shape).copy(),)
-
-        return Tensor.from_op(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward)
+        data = np.sum(self.data, axis=axis, keepdims=keepdims)
+        return Tensor.from_op(data, (self,), _sum_backward, (self.data.shape, axis, keepdims))
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         total = self.sum(axis=axis, keepdims=keepdims)
@@ -233,17 +233,65 @@ class Tensor:
             data = self.data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
-        return Tensor.from_op(data, (self,), lambda g: (g.reshape(original),))
+        return Tensor.from_op(data, (self,), _reshape_backward, (original,))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) computed stably: x - max - log(sum(exp(x - max)))."""
         shifted = self.data - np.max(self.data, axis=axis, keepdims=True)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        return Tensor.from_op(out, (self,), _log_softmax_backward, (out, axis))
 
-        def backward(g):
-            return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
-        return Tensor.from_op(out, (self,), backward)
+# ---- backward functions: (gradient of the result, *saved) -> one gradient per input ----------
+def _add_backward(g: np.ndarray, a_shape: tuple, b_shape: tuple) -> tuple:
+    return _unbroadcast(g, a_shape), _unbroadcast(g, b_shape)
+
+
+def _sub_backward(g: np.ndarray, a_shape: tuple, b_shape: tuple) -> tuple:
+    return _unbroadcast(g, a_shape), _unbroadcast(-g, b_shape)
+
+
+def _mul_backward(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+    return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
+
+
+def _div_backward(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+    return _unbroadcast(g / b, a.shape), _unbroadcast(-g * a / (b * b), b.shape)
+
+
+def _neg_backward(g: np.ndarray) -> tuple:
+    return (-g,)
+
+
+def matmul_backward(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+    """Gradients of a @ b for a of shape (n, k) and b of shape (k, m); Linear reuses it."""
+    return g @ b.T, a.T @ g
+
+
+def _relu_backward(g: np.ndarray, out: np.ndarray) -> tuple:
+    return (g * (out > 0),)
+
+
+def _exp_backward(g: np.ndarray, out: np.ndarray) -> tuple:
+    return (g * out,)
+
+
+def _log_backward(g: np.ndarray, a: np.ndarray) -> tuple:
+    return (g / a,)
+
+
+def _sum_backward(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> tuple:
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return (np.broadcast_to(g, shape).copy(),)
+
+
+def _reshape_backward(g: np.ndarray, original: tuple) -> tuple:
+    return (g.reshape(original),)
+
+
+def _log_softmax_backward(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
+    return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
 # Bound once: relu is on the inference hot path (benchmarks/bench_forward.py).
@@ -251,8 +299,11 @@ _from_op = Tensor.from_op
 
 # Zero as a 0-d array of each dtype met so far. np.maximum(a, 0) must first work out the type of
 # the Python int (about 1 µs at small sizes, more than the maximum itself); a zero of a's own
-# dtype skips that and keeps a's dtype (an int8 input stays int8).
-_ZEROS: dict = {}
+# dtype skips that and keeps a's dtype (an int8 input stays int8). float32, the framework's own
+# dtype, is found by identity: hashing a dtype to look it up costs about a tenth of the ReLU.
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT32_ZERO = np.zeros((), dtype=_FLOAT32)
+_ZEROS: dict = {_FLOAT32: _FLOAT32_ZERO}
 
 
 def relu(x) -> Tensor:
@@ -260,11 +311,12 @@ def relu(x) -> Tensor:
     if not isinstance(x, Tensor):
         x = Tensor(x)
     data = x.data
-    zero = _ZEROS.get(data.dtype)
+    dtype = data.dtype
+    zero = _FLOAT32_ZERO if dtype is _FLOAT32 else _ZEROS.get(dtype)
     if zero is None:
-        zero = _ZEROS[data.dtype] = np.zeros((), dtype=data.dtype)
+        zero = _ZEROS[dtype] = np.zeros((), dtype=dtype)
     out = np.maximum(data, zero)
-    return _from_op(out, (x,), lambda g: (g * (out > 0),))
+    return _from_op(out, (x,), _relu_backward, (out,))
 
 
 def _lift(value, like: Tensor) -> Tensor:
