@@ -47,12 +47,12 @@ def only_scalars(values: Collection) -> bool:
 
 def nesting_depth(node: Any) -> int:
     """How many levels of lists and dicts `node` has (a number or string has 0)."""
-    deepest, stack = 0, [(node, 0)]
+    deepest, stack = 0, [(node, 0)] if isinstance(node, (dict, list)) else []
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            deepest = max(deepest, depth + 1)
-            inside = children(value)
-            if not only_scalars(inside):  # scalars add no level: only containers need a visit
-                stack.extend((v, depth + 1) for v in inside)
+        depth += 1  # `value` is a dict or a list
+        deepest = max(deepest, depth)
+        inside = children(value)
+        if not only_scalars(inside):  # scalars add no level: only containers need a visit
+            stack.extend([(v, depth) for v in inside if isinstance(v, (dict, list))])
     return deepest

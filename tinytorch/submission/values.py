@@ -55,14 +55,19 @@ def non_finite_paths(node: Any) -> list:
     stack: list[tuple[Any, tuple]] = [(node, ())]
     while stack:  # a loop, not recursion: a hostile file may nest a thousand levels deep
         value, path = stack.pop()
-        if isinstance(value, (dict, list)) and _only_finite_scalars(children(value)):
+        if not isinstance(value, (dict, list)):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not is_number(value):
+                found.append(json_path(path))
+            continue
+        inside = children(value)
+        if _only_finite_scalars(inside):
             continue  # nothing to report inside, and no container to visit
-        if isinstance(value, dict):
-            stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
-        elif isinstance(value, list):
-            stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not is_number(value):
-            found.append(json_path(path))
+        # When the scalars beside the containers are plain and finite, only the containers need a visit.
+        skip_scalars = _only_finite_scalars([v for v in inside if not isinstance(v, (dict, list))])
+        entries = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend(
+            [(v, (*path, k)) for k, v in reversed(list(entries)) if not skip_scalars or isinstance(v, (dict, list))]
+        )
     return found
 
 
