@@ -5,12 +5,13 @@
 Writes a folder of generated submissions, each the size of a real one (100 raw latency samples
 per model), about one in five broken in a different way (truncated JSON, wrong schema version,
 out-of-range accuracy, inconsistent speedup, not JSON at all). Then, in each round, runs the
-real command in a fresh interpreter and the floor, a fresh interpreter that only `json.load`s
-the same files, in an order that flips every round so that both see the same machine load.
-Prints every round, the medians of the wall times and of the CPU times (the command's worker
-processes included), the median of the per-round ratios to the floor, and how far the rounds
-spread, with the cores other processes kept busy meanwhile (a WARNING over 10%). Exits 1 when
-the median wall time is over the target or when the counts of ranked and skipped files are wrong.
+real command in a fresh interpreter, the same command kept to one process (no worker processes),
+and the floor, a fresh interpreter that only `json.load`s the same files, in an order that flips
+every round so that all see the same machine load. Prints every round, the medians of the wall
+times and of the CPU times (worker processes included), the medians of the per-round ratios of
+wall and of CPU time to the floor's, and how far the rounds spread, with the cores other
+processes kept busy meanwhile (a WARNING over 10%). Exits 1 when the command's median wall time
+is over the target or when either run ranks or skips the wrong files.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ for path in sorted(p for p in Path(sys.argv[1]).rglob("*.json") if p.is_file()):
         except ValueError:
             pass
 """
+
+
+#: The same command in one process: the leaderboard's threshold for starting workers set out of reach.
+ONE_PROCESS = """
+import sys
+
+import tinytorch.olympics.leaderboard as leaderboard
+from tinytorch.olympics.cli import main
+
+leaderboard.PARALLEL_THRESHOLD = sys.maxsize
+sys.exit(main(sys.argv[1:]))
+"""
+
+#: What each round runs, by label: the command, the command in one process, and the floor.
+LEADERBOARD, ONE, FLOOR_LABEL = "leaderboard", "one process", "floor"
 
 
 def template() -> dict:
@@ -134,29 +150,32 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=2000, help="submissions to generate (default: 2000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of command and floor (default: 5)")
     args = parser.parse_args()
-    times: dict[str, list[tuple[float, float]]] = {"leaderboard": [], "floor": []}
+    times: dict[str, list[tuple[float, float]]] = {LEADERBOARD: [], ONE: [], FLOOR_LABEL: []}
     others = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "submissions"
         valid, invalid = write_folder(folder, args.files)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*.json")) / 2**20
-        leaderboard = ["-m", "tinytorch.olympics.cli", "olympics", "leaderboard", str(folder), "--format", "json"]
-        commands = {"leaderboard": [sys.executable, *leaderboard], "floor": [sys.executable, "-c", FLOOR, str(folder)]}
+        arguments = ["olympics", "leaderboard", str(folder), "--format", "json"]
+        commands = {
+            LEADERBOARD: [sys.executable, "-m", "tinytorch.olympics.cli", *arguments],
+            ONE: [sys.executable, "-c", ONE_PROCESS, *arguments],
+            FLOOR_LABEL: [sys.executable, "-c", FLOOR, str(folder)],
+        }
         for k in range(args.rounds):
             before, start = cpu_seconds(), time.perf_counter()
             for label in sorted(commands, reverse=k % 2 == 1):
                 wall, cpu, result = run_timed(commands[label], label)
                 if result.returncode != 0:
                     return 1
-                if label == "leaderboard" and (wrong := counts_wrong(result, valid, invalid)):
-                    print(f"FAIL: {wrong}")
+                if label != FLOOR_LABEL and (wrong := counts_wrong(result, valid, invalid)):
+                    print(f"FAIL: {label}: {wrong}")
                     return 1
                 times[label].append((wall, cpu))
             others.append(others_cores(before, cpu_seconds(), time.perf_counter() - start))
     walls = {label: [w for w, _ in pairs] for label, pairs in times.items()}
     cpus = {label: [c for _, c in pairs] for label, pairs in times.items()}
-    ratios = [b / f for b, f in zip(walls["leaderboard"], walls["floor"], strict=True)]
-    wall = median(walls["leaderboard"])
+    wall = median(walls[LEADERBOARD])
     print(
         f"leaderboard over {args.files} files ({valid} valid, {invalid} invalid, {size_mb:.1f} MiB), "
         f"{args.rounds} rounds"
@@ -166,10 +185,14 @@ def main() -> int:
             f"  {label:<11} wall {rounds_text(walls[label])} s: median {median(walls[label]):.2f} s; "
             f"CPU median {median(cpus[label]):.2f} s"
         )
-    print(
-        f"  leaderboard / floor (json.load of the same files): median {median(ratios):.1f}× of {rounds_text(ratios, 1)}"
-    )
-    print(stability("leaderboard wall time", walls["leaderboard"], others))
+    for label in (LEADERBOARD, ONE):
+        ratios = [b / f for b, f in zip(walls[label], walls[FLOOR_LABEL], strict=True)]
+        cpu_ratios = [b / f for b, f in zip(cpus[label], cpus[FLOOR_LABEL], strict=True)]
+        print(
+            f"  {label} / floor (json.load of the same files): wall median {median(ratios):.1f}× of "
+            f"{rounds_text(ratios, 1)}; CPU median {median(cpu_ratios):.1f}×"
+        )
+    print(stability("leaderboard wall time", walls[LEADERBOARD], others))
     ok = wall <= TARGET_S
     print(f"leaderboard median wall {wall:.2f} s (target ≤ {TARGET_S:g} s)  {verdict(ok)}")
     return 0 if ok else 1

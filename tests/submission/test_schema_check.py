@@ -251,3 +251,15 @@ def test_a_leaderboard_worker_imports_jsonschema_without_the_format_packages():
         f"{check}import isoduration, idna\n"
     )
     assert {"isoduration", "idna"} <= after  # imports after jsonschema's still work
+
+
+def test_the_command_line_imports_jsonschema_without_the_format_packages(tmp_path):
+    from tinytorch.submission.schema_check import FORMAT_PACKAGES
+
+    installed = {name for name in FORMAT_PACKAGES if importlib.util.find_spec(name)}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(dict(TEMPLATE, schema_version=3)))  # refused by the compiled check
+    modules = _modules_after(
+        f"from tinytorch.olympics.cli import main\nassert main(['olympics', 'validate', {str(bad)!r}]) == 1\n"
+    )
+    assert "jsonschema" in modules and not modules & installed

@@ -101,7 +101,8 @@ def leave_out_format_packages() -> None:
 
     Their imports cost more than the rest of jsonschema (~0.3 s of CPU together), but without
     them jsonschema's format checker skips their formats for the rest of the process. So only a
-    process that checks nothing but submissions asks for this: a leaderboard's worker.
+    process that checks nothing but submissions asks for this: the `tinytorch` command line and a
+    leaderboard's worker.
     """
     _left_out[:] = FORMAT_PACKAGES
 
