@@ -130,12 +130,33 @@ def test_fused_linear_gradients_equal_the_op_by_op_graph(bias):
         np.testing.assert_array_equal(fused_grad, op_grad)
 
 
-def test_linear_and_relu_record_nothing_under_no_grad():
-    layer, relu = Linear(4, 3, seed=0), ReLU()
+def test_layers_record_nothing_under_no_grad():
+    layer, relu, softmax = Linear(4, 3, seed=0), ReLU(), Softmax()
     x = np.ones((2, 4), dtype=np.float32)
     with no_grad():
-        out = relu(layer(x))
-        hidden = layer(x)
-    for t in (out, hidden):
+        outputs = [layer(x), relu(layer(x)), softmax(layer(x))]
+    for t in outputs:
         assert not t.requires_grad and t._backward is None and t._parents == () and t._saved == ()
-    assert layer(x)._backward is not None, "outside no_grad the layer records its node"
+    for t in (layer(x), relu(layer(x)), softmax(layer(x))):
+        assert t._backward is not None, "outside no_grad each layer records its node"
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_values_gradients_and_stability(axis):
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((3, 4))
+    x = Tensor(data.copy(), requires_grad=True)
+    out = Softmax(axis=axis)(x)
+    expected = np.exp(data) / np.exp(data).sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    weights = rng.standard_normal((3, 4))
+    (out * Tensor(weights)).sum().backward()
+
+    def f():
+        e = np.exp(x.data)
+        return float(np.sum(e / e.sum(axis=axis, keepdims=True) * weights))
+
+    np.testing.assert_allclose(x.grad, numeric_grad(f, x.data), rtol=1e-5, atol=1e-8)
+    huge = Softmax(axis=axis)(Tensor(np.array([[1000.0, 0.0], [-1000.0, 1000.0]], dtype=np.float32)))
+    assert huge.dtype == np.float32 and np.all(np.isfinite(huge.data))
+    np.testing.assert_allclose(huge.data.sum(axis=axis), 1.0, rtol=1e-6)
