@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -105,6 +107,15 @@ def test_parallel_loading_gives_the_same_board(folder, monkeypatch):
     serial = build_leaderboard(folder, workers=1).to_dict()
     monkeypatch.setattr(leaderboard, "PARALLEL_THRESHOLD", 1)
     assert build_leaderboard(folder, workers=2).to_dict() == serial
+
+
+def test_a_process_pinned_to_one_core_has_one_core_for_workers():
+    code = (
+        "import os\nos.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "from tinytorch.olympics.leaderboard import usable_cores\nprint(usable_cores())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
 
 
 def test_formats(folder):

@@ -15,7 +15,6 @@ import json
 import math
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -141,11 +140,21 @@ def submission_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.json") if p.is_file())
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine's when it is pinned to some)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def load_entries(directory: Path, workers: int | None = None) -> tuple[list, list]:
-    """Load every submission under `directory`: (entries, invalid). Parallel for large folders."""
+    """Load every submission under `directory`: (entries, invalid). Parallel for large folders,
+    one worker per usable core (at most 8) unless `workers` says otherwise."""
     jobs = [(str(p), p.relative_to(directory).as_posix()) for p in submission_files(directory)]
-    workers = workers or min(os.cpu_count() or 1, 8)
+    workers = workers or min(usable_cores(), 8)
     if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: imports a small folder skips
+
         schema_checker()  # its compiled check is built here once, and forked workers inherit it
         chunks = [jobs[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers, initializer=leave_out_format_packages) as pool:
