@@ -118,6 +118,30 @@ def test_a_process_pinned_to_one_core_has_one_core_for_workers():
     assert out.stdout.strip() == "1"
 
 
+def test_the_files_found_are_those_rglob_finds_in_the_same_order(tmp_path):
+    for name in ("a/b.json", "a-c/x.json", "a/.hidden.json", "z.json", "A.json", "a/deep/er/d.json", "a/b.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "folder.json").mkdir()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "o.json").write_text("{}")
+    (tmp_path / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "linked.json").symlink_to(tmp_path / "z.json")
+    (tmp_path / "broken.json").symlink_to(tmp_path / "missing.json")
+    expected = sorted(p for p in tmp_path.rglob("*.json") if p.is_file())
+    assert leaderboard.submission_files(tmp_path) == expected
+    assert [p.relative_to(tmp_path).as_posix() for p in expected] == [
+        "A.json",
+        "a/.hidden.json",
+        "a/b.json",
+        "a/deep/er/d.json",
+        "a-c/x.json",
+        "linked.json",
+        "z.json",
+    ]
+
+
 def test_formats(folder):
     board = build_leaderboard(folder, sort="accuracy")
     data = json.loads(render(board, "json"))

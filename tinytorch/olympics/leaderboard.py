@@ -135,9 +135,24 @@ def _load_many(jobs: list) -> list:
     return [_load_one(path, rel) for path, rel in jobs]
 
 
+def _json_files(directory: Path) -> list[tuple[str, str]]:
+    """(path, path relative to `directory` with / between its parts) of every `*.json` file under
+    `directory`, in the order of the relative paths' parts: what `directory.rglob("*.json")`
+    finds (symlinked folders are not entered, symlinked files are kept), without its cost of
+    ~15 µs per file."""
+    found = []
+    for folder, _, names in os.walk(directory):
+        inside = Path(os.path.relpath(folder, directory)).as_posix()
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith(".json") and os.path.isfile(path):
+                found.append((path, name if inside == "." else f"{inside}/{name}"))
+    return sorted(found, key=lambda job: job[1].split("/"))
+
+
 def submission_files(directory: Path) -> list[Path]:
-    """Every `*.json` file under `directory`, recursively, in a stable order."""
-    return sorted(p for p in directory.rglob("*.json") if p.is_file())
+    """Every `*.json` file under `directory`, recursively, in a stable order (that of their parts)."""
+    return [Path(path) for path, _ in _json_files(directory)]
 
 
 def usable_cores() -> int:
@@ -150,7 +165,7 @@ def usable_cores() -> int:
 def load_entries(directory: Path, workers: int | None = None) -> tuple[list, list]:
     """Load every submission under `directory`: (entries, invalid). Parallel for large folders,
     one worker per usable core (at most 8) unless `workers` says otherwise."""
-    jobs = [(str(p), p.relative_to(directory).as_posix()) for p in submission_files(directory)]
+    jobs = _json_files(directory)
     workers = workers or min(usable_cores(), 8)
     if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: imports a small folder skips
