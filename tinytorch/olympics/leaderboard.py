@@ -144,8 +144,7 @@ def _json_files(directory: Path) -> list[tuple[str, str]]:
     for folder, _, names in os.walk(directory):
         inside = Path(os.path.relpath(folder, directory)).as_posix()
         for name in names:
-            path = os.path.join(folder, name)
-            if name.endswith(".json") and os.path.isfile(path):
+            if name.endswith(".json") and os.path.isfile(path := os.path.join(folder, name)):
                 found.append((path, name if inside == "." else f"{inside}/{name}"))
     return sorted(found, key=lambda job: job[1].split("/"))
 
