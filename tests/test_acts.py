@@ -96,8 +96,9 @@ def test_an_exception_of_the_act_reaches_the_caller_unchanged_in_one_kernel():
 
 
 def test_the_error_reply_is_json_the_tests_raise_from(monkeypatch):
-    """With the relay switched on, an act is asked for with input(); an error reply raises
-    ActError with its message, and a reply that is no envelope is refused."""
+    """With the relay switched on, an act is asked for with input(), its request carrying an id
+    of its own; an error reply raises ActError with its message, a reply to another request (a
+    late one) is refused, and so is a reply that is no envelope."""
     from tinytorch import acts
 
     @act
@@ -106,11 +107,43 @@ def test_the_error_reply_is_json_the_tests_raise_from(monkeypatch):
 
     monkeypatch.setenv(acts.RELAY_VARIABLE, "1")
     requests = []
-    replies = iter([error_reply("ValueError: no"), json.dumps({"ok": 7}), json.dumps([1])])
-    monkeypatch.setattr("builtins.input", lambda prompt: requests.append(json.loads(prompt)) or next(replies))
+    replies = iter(
+        [
+            lambda request: error_reply("ValueError: no", request),
+            lambda request: json.dumps({"id": acts.request_id(request), "ok": 7}),
+            lambda request: json.dumps({"id": "an-earlier-request", "ok": 7}),
+            lambda request: json.dumps({"ok": 7}),
+            lambda request: json.dumps([1]),
+        ]
+    )
+    monkeypatch.setattr("builtins.input", lambda prompt: requests.append(json.loads(prompt)) or next(replies)(prompt))
     with pytest.raises(ActError, match="ValueError: no"):
         asked()
     assert asked() == 7
-    with pytest.raises(ActError, match="a reply must be"):
+    with pytest.raises(ActError, match="answers another request"):
         asked()
-    assert requests[0] == {"act": "asked", "args": [], "kwargs": {}}
+    for _ in range(2):
+        with pytest.raises(ActError, match="a reply must be"):
+            asked()
+    assert [{k: v for k, v in r.items() if k != "id"} for r in requests] == [
+        {"act": "asked", "args": [], "kwargs": {}}
+    ] * 5
+    ids = [r["id"] for r in requests]
+    assert len(set(ids)) == 5 and all(isinstance(i, str) and len(i) == 16 for i in ids)
+
+
+def test_serve_answers_with_the_request_id(monkeypatch):
+    """The student's kernel's side: serve's reply, and its error reply, carry the request's id."""
+    from tinytorch import acts
+
+    @act
+    def doubled(x: int) -> int:
+        return 2 * x
+
+    published = []
+    monkeypatch.setattr("IPython.display.publish_display_data", lambda data: published.append(data[acts.REPLY_MIME]))
+    acts.serve(json.dumps({"act": "doubled", "args": [4], "kwargs": {}, "id": "r1"}))
+    acts.serve(json.dumps({"act": "doubled", "args": [], "kwargs": {}, "id": "r2"}))
+    assert json.loads(published[0]) == {"id": "r1", "ok": 8}
+    failed = json.loads(published[1])
+    assert failed["id"] == "r2" and failed["error"].startswith("TypeError:")

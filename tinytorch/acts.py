@@ -14,7 +14,9 @@ assertions on that data.
   reply as JSON text under :data:`REPLY_MIME`, and answers the input request with that text.
   The tests' kernel only decodes the text (:func:`decode`): ``json.loads``, then a walk that
   accepts the kinds above and nothing else. Nothing the student's kernel sends is evaluated,
-  unpickled or imported.
+  unpickled or imported. Each request carries an id of its own and its reply must carry it back,
+  so an answer that comes late (an act that ran past its test's time) is never taken for a later
+  request's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import functools
 import json
 import math
 import os
+import secrets
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +45,7 @@ ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 )
 _ARRAY, _OPAQUE = "__ndarray__", "__opaque__"
+_ENVELOPE = 'a reply must be {"id": <request id>, "ok": <result>} or {"id": <request id>, "error": <message>}'
 
 _ACTS: dict[str, Callable[..., Any]] = {}
 
@@ -149,13 +153,22 @@ def loads(text: Any) -> Any:
     return decode(parsed)
 
 
-def _unwrap(envelope: Any) -> Any:
-    """The result inside a reply: ``{"ok": result}``, or raise the ``{"error": ...}`` it carries."""
-    if isinstance(envelope, dict) and set(envelope) == {"ok"}:
-        return envelope["ok"]
-    if isinstance(envelope, dict) and set(envelope) == {"error"} and isinstance(envelope["error"], str):
-        raise ActError(envelope["error"][:2000])
-    raise ActError('a reply must be {"ok": <result>} or {"error": <message>}')
+def _unwrap(envelope: Any, request_id: str) -> Any:
+    """The result inside a reply to the request ``request_id``: ``{"id": request_id, "ok": result}``,
+    or raise the ``{"id": request_id, "error": message}`` it carries. A reply to another request (a
+    late answer of an act that ran past its time) is refused, never taken as this one's."""
+    if not (isinstance(envelope, dict) and "id" in envelope):
+        raise ActError(
+            'a reply must be {"id": <request id>, "ok": <result>} or {"id": <request id>, "error": <message>}'
+        )
+    if envelope["id"] != request_id:
+        raise ActError("the reply answers another request than this test's (a late answer is never taken)")
+    body = {key: value for key, value in envelope.items() if key != "id"}
+    if set(body) == {"ok"}:
+        return body["ok"]
+    if set(body) == {"error"} and isinstance(body["error"], str):
+        raise ActError(body["error"][:2000])
+    raise ActError(_ENVELOPE)
 
 
 def act(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -174,33 +187,46 @@ def act(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _ask(name: str, args: tuple, kwargs: dict) -> Any:
-    """Ask the grader for act ``name`` over the stdin channel and decode its answer."""
-    request = dumps({"act": name, "args": list(args), "kwargs": kwargs})
+    """Ask the grader for act ``name`` over the stdin channel and decode its answer; the request
+    carries an id of its own, which the answer must carry back."""
+    request_id = secrets.token_hex(8)
+    request = dumps({"act": name, "args": list(args), "kwargs": kwargs, "id": request_id})
     try:
         reply = input(request)
     except Exception as error:  # no stdin channel: not run by the grader
         raise ActError(f"act {name}: nobody answered ({type(error).__name__}: {error})") from None
-    return _unwrap(loads(reply))
+    return _unwrap(loads(reply), request_id)
 
 
-def error_reply(message: str) -> str:
-    """The reply that makes an act fail with ``message`` (the grader's, when the student's kernel
-    gave none)."""
-    return json.dumps({"error": message})
+def request_id(request: str) -> str | None:
+    """The id a request (JSON text, from the tests' kernel) carries, None when it has none."""
+    try:
+        asked = json.loads(request)
+    except (ValueError, RecursionError):
+        return None
+    found = asked.get("id") if isinstance(asked, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def error_reply(message: str, request: str = "") -> str:
+    """The reply to ``request`` (JSON text) that makes its act fail with ``message`` (the grader's,
+    when the student's kernel gave no usable answer)."""
+    return json.dumps({"id": request_id(request), "error": message})
 
 
 def serve(request: str) -> None:
-    """Perform the act ``request`` asks for (JSON text: act, args, kwargs) in this kernel and
-    publish the reply under :data:`REPLY_MIME`; an exception of the act becomes an error reply
-    naming its type and message."""
+    """Perform the act ``request`` asks for (JSON text: act, args, kwargs, id) in this kernel and
+    publish the reply, carrying the request's id, under :data:`REPLY_MIME`; an exception of the
+    act becomes an error reply naming its type and message."""
     from IPython.display import publish_display_data
 
     try:
         asked = loads(request)
         function = _ACTS[asked["act"]]
-        reply = json.dumps({"ok": encode(function(*asked["args"], **asked["kwargs"]))}, allow_nan=True)
+        result = encode(function(*asked["args"], **asked["kwargs"]))
+        reply = json.dumps({"id": request_id(request), "ok": result}, allow_nan=True)
     except Exception as error:
-        reply = error_reply(_described(error))
+        reply = error_reply(_described(error), request)
     publish_display_data({REPLY_MIME: reply})
 
 

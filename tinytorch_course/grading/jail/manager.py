@@ -30,7 +30,14 @@ from traitlets import Instance, default
 
 from tinytorch.acts import RELAY_VARIABLE
 from tinytorch_course.grading.jail import events
-from tinytorch_course.grading.jail.bwrap import HOME, SOCKET_DIR, STUDENT_MOUNT, WORK_PARENT, JailLayout, bwrap_argv
+from tinytorch_course.grading.jail.bwrap import (
+    HOME,
+    SOCKET_DIR,
+    STUDENT_MOUNT,
+    WORK_PARENT,
+    JailLayout,
+    bwrap_argv,
+)
 from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
 from tinytorch_course.grading.jail.preflight import (
     JailUnavailable,
@@ -420,6 +427,26 @@ class JailedKernelManager(AsyncKernelManager):
                 )
             )
         return f"this cell ran past its {timeout_s:g} s timeout and ignored the interrupt, so the kernel was stopped"
+
+    def stop_flooding_kernel(self, chars: int, grace_s: float) -> str:
+        """Kill a kernel whose act printed more than ``chars`` characters and went on for
+        ``grace_s`` seconds after it was interrupted (its output would otherwise keep the grader
+        busy), log it once, and return a reason a student may read."""
+        self._kill_jail()
+        if self._claim_report():
+            self.log.error(
+                events.format_event(
+                    events.KERNEL_DIED,
+                    self._work_cwd,
+                    f"an act printed more than {chars} characters and went on {grace_s:g} s after the "
+                    "interrupt; the kernel was stopped and the cells after it fail",
+                    chars=chars,
+                )
+            )
+        return (
+            f"your code printed more than {chars} characters during a test and went on after the "
+            "interrupt, so the kernel was stopped"
+        )
 
     def report_start_failure(self) -> None:
         """Log that the kernel never became ready inside its jail (a budget kill is already

@@ -49,18 +49,17 @@ class JailedExecute(Execute):
     # NotebookClient binds the base coroutine; the synchronous setup_kernel calls this name.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
-    def stop(self, error: DeadKernelError | CellTimeoutError) -> str:
+    def stop(self, error: DeadKernelError | CellTimeoutError, timeout_s: float | None = None) -> str:
         """Record that the kernel stopped (it died, or ignored the interrupt sent at a cell's
-        timeout and was killed) and return the reason a student may read; the kernel manager logs
-        the event once."""
+        timeout of ``timeout_s``, default ``self.timeout``, and was killed) and return the reason
+        a student may read; the kernel manager logs the event once."""
         jailed = isinstance(self.km, JailedKernelManager)
+        timeout_s = self.timeout if timeout_s is None else timeout_s
         if isinstance(error, DeadKernelError):
             self._stopped = self.km.report_death() if jailed else "the kernel died"
         else:
             self._stopped = (
-                self.km.stop_stuck_kernel(self.timeout)
-                if jailed
-                else "the cell ignored the interrupt sent at its timeout"
+                self.km.stop_stuck_kernel(timeout_s) if jailed else "the cell ignored the interrupt sent at its timeout"
             )
         return self._stopped
 

@@ -30,8 +30,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from queue import Empty
 from typing import Any
 
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -47,6 +50,17 @@ STUDENT, GIVEN, TEST = "student", "given", "test"
 #: The test kernel's wall-clock budget, in multiples of ``JailSettings.budget_s`` (the student
 #: kernel's).
 TEST_KERNEL_BUDGET_FACTOR = 2
+#: Characters of output (prints, displays, tracebacks) an act may send besides its reply; past
+#: them it is interrupted and its test fails.
+MAX_ACT_OUTPUT_CHARS = 1 << 20
+#: The student kernel's output messages the grader queues, and the largest it takes (bytes): a
+#: reply of ``MAX_REPLY_CHARS`` fits with its escapes (at most twice its size). At most 512 MiB
+#: wait, however fast the kernel prints.
+OUTPUT_QUEUE_MESSAGES = 16
+MAX_OUTPUT_MESSAGE_BYTES = 4 * MAX_REPLY_CHARS
+#: Seconds of a test cell's time kept back from its act beyond the interrupt's grace
+#: (``iopub_timeout``), so the test can still judge an act that was interrupted.
+JUDGE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -138,50 +152,150 @@ class _KernelRun(JailedExecute):
         await self.async_preprocess_cell(cell, self.resources, index)
 
 
+class _BoundedOutputClient(AsyncKernelClient):
+    """The student kernel's client: its output channel (IOPub) queues at most
+    ``OUTPUT_QUEUE_MESSAGES`` messages of at most ``MAX_OUTPUT_MESSAGE_BYTES`` each (a larger one
+    is dropped with its connection, which zmq makes again), so what the student's code prints
+    waits in the grader's memory within that bound, however fast it prints."""
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
+        if channel != "iopub":
+            return super()._create_connected_socket(channel, identity=identity)
+        sock = self.context.socket(zmq.SUB)
+        sock.linger = 1000
+        sock.rcvhwm = OUTPUT_QUEUE_MESSAGES  # options set before connect apply to its queue
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_OUTPUT_MESSAGE_BYTES)
+        sock.connect(self._make_url(channel))
+        return sock
+
+
+class _ActOutput:
+    """What an act's cell sends while it runs, kept within bounds: the first reply's text (at most
+    ``MAX_REPLY_CHARS``), how many replies came, the last error, and how many characters of other
+    output came (counted, never kept), so a flooding act holds no memory of the grader's."""
+
+    def __init__(self) -> None:
+        self.reply: str | None = None
+        self.replies = 0
+        self.too_long = False
+        self.error = ""
+        self.other_chars = 0
+
+    def take(self, msg: dict) -> None:
+        """Account for one output message of the act's cell."""
+        kind, content = msg["msg_type"], msg.get("content") or {}
+        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        if kind == "display_data" and REPLY_MIME in data:
+            self.replies += 1
+            text = data[REPLY_MIME]
+            if not isinstance(text, str) or len(text) > MAX_REPLY_CHARS:
+                self.too_long = True
+            elif self.replies == 1:
+                self.reply = text
+            return
+        if kind == "error":
+            self.error = f"{content.get('ename')}: {content.get('evalue')}"[:300]
+        self.other_chars += _chars(content)
+
+
+def _chars(content: dict) -> int:
+    """How many characters an output message carries (its text, data and traceback)."""
+    parts = [content.get("text"), content.get("evalue"), *(content.get("traceback") or [])]
+    data = content.get("data")
+    if isinstance(data, dict):
+        parts += list(data.values())
+    return sum(len(part) if isinstance(part, str) else len(str(part)) for part in parts if part is not None)
+
+
 class _StudentKernel(_KernelRun):
-    """The student kernel: between its cells, it performs the acts the tests ask for."""
+    """The student kernel: between its cells, it performs the acts the tests ask for. An act that
+    runs past its time is interrupted (its answer, should one come after, is not taken); one that
+    ignores the interrupt stops the kernel; one that prints more than ``MAX_ACT_OUTPUT_CHARS`` is
+    interrupted as soon as it has."""
+
+    _act_cell: NotebookNode | None = None
+    _act_output: _ActOutput | None = None
+    _act_timed_out = False
+    _act_flooded: float | None = None  # when the act was interrupted for its output
 
     async def perform(self, request: str, seconds: float) -> str:
         """The reply of the act ``request`` asks for, run in this kernel within ``seconds``: the
         text ``tinytorch.acts.serve`` published, or an error reply saying why there is none."""
         if self._stopped is not None:
-            return error_reply(f"the kernel running your code had stopped ({self._stopped})")
+            return error_reply(f"the kernel running your code had stopped ({self._stopped})", request)
         cell = new_code_cell(f"__import__('tinytorch.acts', fromlist=['serve']).serve({request!r})")
         index, limit = len(self.nb.cells), max(1, int(seconds))
         self.nb.cells.append(cell)
+        self._act_cell, self._act_output = cell, _ActOutput()
+        self._act_timed_out, self._act_flooded = False, None
         saved = self.timeout_func  # type: ignore[has-type]  # a traitlet mypy cannot type through nbclient
         self.timeout_func = lambda _cell: limit  # this act's time, not the cell timeout
         try:
             await self.async_execute_cell(cell, index, store_history=False)
         except (DeadKernelError, CellTimeoutError) as error:
-            self.stop(error)
+            if self._stopped is None:  # else a flood stopped it, and said why
+                self.stop(error, limit)
         finally:
             self.timeout_func = saved
+            self._act_cell = None
             del self.nb.cells[index]
-        return self._reply(cell, seconds)
+        return self._reply(self._act_output, request, limit)
 
-    def _reply(self, cell: NotebookNode, seconds: float) -> str:
-        replies = [
-            out.data[REPLY_MIME]
-            for out in cell.outputs
-            if out.output_type == "display_data" and REPLY_MIME in out.get("data", {})
-        ]
-        errors = [f"{out.ename}: {out.evalue}"[:300] for out in cell.outputs if out.output_type == "error"]
+    def process_message(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        """An act's output is accounted for as it arrives (:class:`_ActOutput`), never stored in
+        the cell. Past ``MAX_ACT_OUTPUT_CHARS`` of it the act is interrupted at once; if it still
+        prints ``iopub_timeout`` seconds later (it ignored the interrupt) its kernel is stopped."""
+        if cell is not self._act_cell or self._act_output is None or msg["msg_type"] in ("status", "execute_input"):
+            return super().process_message(msg, cell, cell_index)
+        if "execution_count" in msg.get("content", {}):
+            cell["execution_count"] = msg["content"]["execution_count"]
+        self._act_output.take(msg)
+        if self._act_output.other_chars > MAX_ACT_OUTPUT_CHARS and self._act_flooded is None:
+            self._act_flooded = time.monotonic()
+            self._interrupt_now()
+        elif self._act_flooded is not None and time.monotonic() > self._act_flooded + self.iopub_timeout:
+            if self._stopped is None and isinstance(self.km, JailedKernelManager):  # the kind JailedExecute starts
+                self._stopped = self.km.stop_flooding_kernel(MAX_ACT_OUTPUT_CHARS, self.iopub_timeout)
+        return None
+
+    def _interrupt_now(self) -> None:
+        """Send the kernel an interrupt request on its control channel, without waiting: called
+        while its output is read, which may not leave nbclient's loop time for another task."""
+        if self.kc is not None:
+            self.kc.control_channel.send(self.kc.session.msg("interrupt_request", content={}))
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> dict | None:
+        if cell is not None and cell is self._act_cell:
+            self._act_timed_out = True  # nbclient interrupts the kernel; whatever comes later is late
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _reply(self, out: _ActOutput, request: str, seconds: int) -> str:
         if self._stopped is not None:
-            return error_reply(f"the kernel running your code stopped during this test ({self._stopped})")
-        if len(replies) > 1:
-            return error_reply(f"your code's kernel gave {len(replies)} answers instead of one")
-        if not replies:
-            why = f": {errors[-1]}" if errors else ""
-            return error_reply(f"your code's kernel gave no answer within {seconds:.0f} s{why}")
-        if not isinstance(replies[0], str) or len(replies[0]) > MAX_REPLY_CHARS:
-            return error_reply(f"your code's kernel answered with more than {MAX_REPLY_CHARS} characters")
-        return replies[0]
+            return error_reply(f"the kernel running your code stopped during this test ({self._stopped})", request)
+        if self._act_flooded is not None:
+            return error_reply(
+                f"your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during this test; it was stopped",
+                request,
+            )
+        if self._act_timed_out:
+            return error_reply(
+                f"your code ran past the {seconds} s this test had left for it and was interrupted", request
+            )
+        if out.replies > 1:
+            return error_reply(f"your code's kernel gave {out.replies} answers instead of one", request)
+        if out.too_long:
+            return error_reply(f"your code's kernel answered with more than {MAX_REPLY_CHARS} characters", request)
+        if out.reply is None:
+            why = f": {out.error}" if out.error else ""
+            return error_reply(f"your code's kernel gave no answer within {seconds} s{why}", request)
+        return out.reply
 
 
 class TwoKernelExecute(_KernelRun):
     """``JailedExecute`` with the tests apart from the student's code (see the module's
     docstring); this client runs the test kernel, a second one the student kernel."""
+
+    _act: asyncio.Future | None = None
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         """Run ``nb`` in its two kernels, in notebook order: a test cell runs when the student
@@ -211,6 +325,7 @@ class TwoKernelExecute(_KernelRun):
         clients = (self._student, self)
         for client in clients:
             client.km = client.create_kernel_manager()
+        self._student.km.client_factory = _BoundedOutputClient
         # Socket names are picked when a kernel starts, before it binds them: two kernels started
         # at once under one prefix could pick the same (a jail gives each kernel its own folder,
         # an unjailed kernel, SANDBOX=0, has only this prefix).
@@ -248,22 +363,47 @@ class TwoKernelExecute(_KernelRun):
     async def async_execute_cell(
         self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True
     ) -> NotebookNode:
-        relay = asyncio.ensure_future(self._relay_acts(time.monotonic() + (self.timeout or 3600)))
+        await self._drop_stale_requests()
+        timeout = self._get_timeout(cell)
+        relay = asyncio.ensure_future(self._relay_acts(time.monotonic() + (timeout or 3600)))
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             relay.cancel()
+            await self._finish_act()
+
+    async def _drop_stale_requests(self) -> None:
+        """Drop input requests an earlier cell left unanswered: only the running cell's are
+        answered."""
+        while True:
+            try:
+                await ensure_async(self.kc.stdin_channel.get_msg(timeout=0))
+            except Empty:
+                return
+
+    async def _finish_act(self) -> None:
+        """Let an act still running when its test ended run to its own end (its time is shorter
+        than the test's: it is interrupted, or its kernel stopped) before the next cell, so no act
+        runs on behind a later test's."""
+        act, self._act = self._act, None
+        if act is not None:
+            await asyncio.wait([act])
 
     async def _relay_acts(self, deadline: float) -> None:
         """Answer each input request of the running test cell with the act's reply, performed in
-        the student kernel within the time the cell has left (two seconds kept for the test)."""
+        the student kernel within the time the cell has left, less the interrupt's grace
+        (``iopub_timeout``) and ``JUDGE_SECONDS`` for the test to judge."""
         while True:
             msg = await ensure_async(self.kc.stdin_channel.get_msg(timeout=None))
             if msg["header"]["msg_type"] != "input_request":
                 continue
-            seconds = deadline - time.monotonic() - 2
+            request = str(msg["content"].get("prompt", ""))
+            seconds = deadline - time.monotonic() - self._student.iopub_timeout - JUDGE_SECONDS
             if seconds < 1:
-                reply = error_reply("no time was left in this test for the act")
+                reply = error_reply("no time was left in this test for the act", request)
             else:
-                reply = await self._student.perform(str(msg["content"].get("prompt", "")), seconds)
+                # shielded: a test that ends while its act runs leaves the act to _finish_act
+                self._act = asyncio.ensure_future(self._student.perform(request, seconds))
+                reply = await asyncio.shield(self._act)
+                self._act = None
             self.kc.input(reply)

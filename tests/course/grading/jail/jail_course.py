@@ -27,7 +27,9 @@ STOPPED_ACT = "ActError: the kernel running your code had stopped ("
 EVENT_KEY = new_key()
 
 
-def _cell(grade_id: str, source: str, *, solution: bool = False, points: float | None = None):
+def graded_cell(grade_id: str, source: str, *, solution: bool = False, points: float | None = None):
+    """A code cell with nbgrader metadata: an answer cell (``solution``), a test (``points``), or
+    else a locked given cell."""
     meta = {
         "grade_id": grade_id,
         "solution": solution,
@@ -61,20 +63,20 @@ def source_notebook():
     )
     nb.cells = [
         given,
-        _cell("first", "### BEGIN SOLUTION\nvalue = 1\n### END SOLUTION", solution=True),
-        _cell("test-first", "assert the_value() == 1", points=POINTS["test-first"]),
-        _cell("free", "### BEGIN SOLUTION\npass\n### END SOLUTION", solution=True),
-        _cell("test-after", "assert the_value() == 1", points=POINTS["test-after"]),
+        graded_cell("first", "### BEGIN SOLUTION\nvalue = 1\n### END SOLUTION", solution=True),
+        graded_cell("test-first", "assert the_value() == 1", points=POINTS["test-first"]),
+        graded_cell("free", "### BEGIN SOLUTION\npass\n### END SOLUTION", solution=True),
+        graded_cell("test-after", "assert the_value() == 1", points=POINTS["test-after"]),
     ]
     return nb
 
 
-def build_course(root: Path) -> Path:
-    """A course root with the assignment released (stock generate_assignment, which also creates
-    the gradebook); returns the release notebook."""
+def build_course(root: Path, notebook=None) -> Path:
+    """A course root with the assignment (``notebook``, default :func:`source_notebook`) released
+    (stock generate_assignment, which also creates the gradebook); returns the release notebook."""
     source = root / SOURCE_DIRECTORY / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     source.parent.mkdir(parents=True)
-    nbformat.write(source_notebook(), str(source))
+    nbformat.write(notebook or source_notebook(), str(source))
     run_nbgrader(root, "generate_assignment", ASSIGNMENT, ok=(0,))
     return root / "build" / "nbgrader" / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 

@@ -1,0 +1,225 @@
+"""What an act and a jailed kernel leave behind, graded by stock `nbgrader autograde` in real jails.
+
+- An act that runs past the time its test has left is interrupted, and an answer it gives after
+  that is not taken; one that ignores the interrupt has its kernel stopped, and the tests say so.
+  An act that prints without end is stopped once it has printed ``MAX_ACT_OUTPUT_CHARS``, and the
+  grader's memory stays bounded while it prints. In each case the next test, honest, scores, and
+  honest students graded before and after keep their exact scores."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+from tinytorch_course.grading.preprocessors.twokernelexecute import MAX_ACT_OUTPUT_CHARS
+from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, nbgrader_command, nbgrader_env
+
+from jail_course import ASSIGNMENT, EVENT_KEY, NOTEBOOK, autograded, build_course, errors, graded_cell
+
+CELL_TIMEOUT = 15
+POINTS = {"test-one": 1.0, "test-two": 1.0}
+#: The grader's resident memory may not pass this while a student's act prints without end (an
+#: nbgrader process grading this small course holds about 150 MiB).
+GRADER_MEMORY_MIB = 400
+
+HONEST = """
+def answer(x):
+    return x + 1
+"""
+# Sleeps past the cell timeout on the first test's act; honest on the second.
+SLEEPER = """
+import time
+def answer(x):
+    if x == 1:
+        time.sleep(10**6)
+    return x + 1
+"""
+# Sleeps until interrupted, then gives the right answer: an answer after the act's time.
+LATE = """
+import time
+def answer(x):
+    if x == 1:
+        try:
+            time.sleep(10**6)
+        except KeyboardInterrupt:
+            pass
+    return x + 1
+"""
+# Ignores every interrupt on the first test's act.
+STUBBORN = """
+import time
+def answer(x):
+    while x == 1:
+        try:
+            time.sleep(10**6)
+        except KeyboardInterrupt:
+            pass
+    return x + 1
+"""
+# Prints without end on the first test's act.
+FLOODER = """
+def answer(x):
+    while x == 1:
+        print("y" * 1000)
+    return x + 1
+"""
+# Prints without end on the first test's act, and goes on after every interrupt.
+STUBBORN_FLOODER = """
+def answer(x):
+    while x == 1:
+        try:
+            while True:
+                print("y" * 1000)
+        except KeyboardInterrupt:
+            pass
+    return x + 1
+"""
+STUDENTS = {
+    "a-honest": HONEST,
+    "b-sleeper": SLEEPER,
+    "c-late": LATE,
+    "d-stubborn": STUBBORN,
+    "e-flooder": FLOODER,
+    "f-stubborn-flooder": STUBBORN_FLOODER,
+    "z-honest": HONEST,
+}
+FULL = dict(POINTS)
+FIRST_LOST = {"test-one": 0.0, "test-two": 1.0}
+EXPECTED = {
+    "a-honest": FULL,
+    "b-sleeper": FIRST_LOST,
+    "c-late": FIRST_LOST,
+    "d-stubborn": {"test-one": 0.0, "test-two": 0.0},
+    "e-flooder": FIRST_LOST,
+    "f-stubborn-flooder": {"test-one": 0.0, "test-two": 0.0},
+    "z-honest": FULL,
+}
+RAN_PAST = r"ActError: your code ran past the \d+ s this test had left for it and was interrupted"
+
+
+def act_notebook():
+    """An assignment whose tests ask the student's kernel for ``answer(x)`` (act, then judge)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        graded_cell("acts", "from tinytorch.acts import act\n\n\n@act\ndef answer_of(x):\n    return answer(x)\n"),
+        graded_cell("answer", "### BEGIN SOLUTION\ndef answer(x):\n    return x + 1\n### END SOLUTION", solution=True),
+        graded_cell("test-one", "assert answer_of(1) == 2", points=POINTS["test-one"]),
+        graded_cell("test-two", "assert answer_of(2) == 3", points=POINTS["test-two"]),
+    ]
+    return nb
+
+
+def hand_in(root: Path, release: Path, student: str, code: str) -> None:
+    """Hand in the release with ``code`` in the answer cell."""
+    nb = nbformat.read(str(release), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
+            cell.source = textwrap.dedent(code).strip() + "\n"
+    path = root / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+class PeakMemory:
+    """The highest resident memory of a process, sampled every 50 ms until it ends."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak = 0
+        self._process = psutil.Process(pid)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while True:
+            try:
+                self.peak = max(self.peak, self._process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.05)
+
+    def join(self) -> int:
+        self._thread.join()
+        return self.peak
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The students graded by one stock `nbgrader autograde`: (course root, its output, the
+    grader's peak resident memory in bytes)."""
+    root = tmp_path_factory.mktemp("lifetime")
+    release = build_course(root, act_notebook())
+    for student, code in STUDENTS.items():
+        hand_in(root, release, student, code)
+    env = {**nbgrader_env(), EVENT_KEY_VARIABLE: EVENT_KEY}
+    grader = subprocess.Popen(
+        nbgrader_command(
+            "autograde", ASSIGNMENT, f"--CourseDirectory.root={root}", f"--Execute.timeout={CELL_TIMEOUT}"
+        ),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    memory = PeakMemory(grader.pid)
+    out, _ = grader.communicate(timeout=600)
+    assert grader.returncode == 0, out[-5000:]
+    return root, out, memory.join()
+
+
+def _scores(root: Path, student: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        return {grade.name: grade.score for grade in notebook.grades}
+
+
+def test_honest_students_before_and_after_keep_their_exact_scores_and_each_act_costs_its_own_test(graded):
+    root, out, _ = graded
+    assert {student: _scores(root, student) for student in STUDENTS} == EXPECTED, out[-5000:]
+
+
+def test_an_act_past_its_time_is_interrupted_and_a_later_answer_is_not_taken(graded):
+    root, _, _ = graded
+    for student in ("b-sleeper", "c-late"):
+        nb = autograded(root, student)
+        (error,) = errors(nb, "test-one")
+        assert re.fullmatch(RAN_PAST, error), (student, error)
+        assert errors(nb, "test-two") == [], student
+
+
+def test_an_act_that_ignores_the_interrupt_stops_its_kernel_and_the_tests_say_so(graded):
+    nb = autograded(graded[0], "d-stubborn")
+    (error,) = errors(nb, "test-one")
+    assert re.fullmatch(
+        r"ActError: the kernel running your code stopped during this test \(this cell ran past its \d+ s "
+        r"timeout and ignored the interrupt, so the kernel was stopped\)",
+        error,
+    ), error
+    (after,) = errors(nb, "test-two")
+    assert after.startswith("ActError: the kernel running your code had stopped (this cell ran past its"), after
+
+
+def test_a_flooding_act_is_stopped_while_it_prints_and_the_grader_memory_stays_bounded(graded):
+    root, out, peak = graded
+    nb = autograded(root, "e-flooder")
+    assert errors(nb, "test-one") == [
+        f"ActError: your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during this test; it was stopped"
+    ]
+    stubborn = autograded(root, "f-stubborn-flooder")
+    assert errors(stubborn, "test-one") == [
+        "ActError: the kernel running your code stopped during this test (your code printed more than "
+        f"{MAX_ACT_OUTPUT_CHARS} characters during a test and went on after the interrupt, so the kernel was stopped)"
+    ]
+    (after,) = errors(stubborn, "test-two")
+    assert after.startswith("ActError: the kernel running your code had stopped (your code printed more than"), after
+    assert peak < GRADER_MEMORY_MIB << 20, f"the grader held {peak >> 20} MiB"
