@@ -41,6 +41,11 @@ HOME = "/tmp"
 SOCKET_DIR = "/run/kernel"
 SOCKET_DIR_BYTES = 1 << 20
 
+# The jail's launcher runs on only while the grader that started it ("$1") is its parent: setpriv
+# has already asked for SIGKILL at the parent's death, so a grader that dies later takes it along,
+# and one that died before that ask is caught here.
+_WHILE_GRADER_LIVES = '[ "$PPID" = "$1" ] || exit 125; shift; exec "$@"'
+
 # Top-level links of a merged-/usr system (or real folders on older systems), bound read-only.
 _SYSTEM_TOP = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 # What of /etc the dynamic linker, Python, fontconfig and the alternatives links need; nothing else
@@ -151,6 +156,27 @@ def _drop_privileges(uid: int) -> list[str]:
         "--bounding-set=-all",
         "--no-new-privs",
         "--",
+    ]
+
+
+def tied_to_grader(argv: list[str], grader_pid: int) -> list[str]:
+    """``argv`` launched so that it dies with the grader process ``grader_pid``, its parent, from
+    its first instruction: ``setpriv --pdeathsig KILL``, then a shell that goes on only while the
+    grader is still its parent, then ``argv`` (each step an exec: the same pid). bubblewrap's own
+    ``--die-with-parent`` asks for the same only once it has cloned the jail, so a grader killed
+    while a kernel was being launched left part of that jail running (its first process, waiting
+    for a setup that never came), re-parented to init."""
+    return [
+        system_tool("setpriv"),
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "/bin/sh",
+        "-c",
+        _WHILE_GRADER_LIVES,
+        "tinytorch-jail-launch",
+        str(grader_pid),
+        *argv,
     ]
 
 

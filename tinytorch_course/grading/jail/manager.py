@@ -37,6 +37,7 @@ from tinytorch_course.grading.jail.bwrap import (
     WORK_PARENT,
     JailLayout,
     bwrap_argv,
+    tied_to_grader,
 )
 from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
 from tinytorch_course.grading.jail.preflight import (
@@ -239,6 +240,7 @@ class JailedKernelManager(AsyncKernelManager):
         self._cgroup = self._jail_cgroup()
         if self._cgroup is not None:
             argv = enter_argv(self._cgroup, argv)
+        argv = tied_to_grader(argv, os.getpid())
         log = opened.enter_context(open(self._log_path(), "wb"))
         kw.update(
             env=kernel_env(kw.get("env")),

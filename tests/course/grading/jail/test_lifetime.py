@@ -4,12 +4,17 @@
   that is not taken; one that ignores the interrupt has its kernel stopped, and the tests say so.
   An act that prints without end is stopped once it has printed ``MAX_ACT_OUTPUT_CHARS``, and the
   grader's memory stays bounded while it prints. In each case the next test, honest, scores, and
-  honest students graded before and after keep their exact scores."""
+  honest students graded before and after keep their exact scores.
+- A grader SIGKILLed while its kernels start, or while a notebook runs, leaves no process behind:
+  every jail dies with the grader that launched it."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -20,10 +25,11 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
+from tinytorch_course.grading.jail.settings import JailSettings
 from tinytorch_course.grading.preprocessors.twokernelexecute import MAX_ACT_OUTPUT_CHARS
 from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, nbgrader_command, nbgrader_env
 
-from jail_course import ASSIGNMENT, EVENT_KEY, NOTEBOOK, autograded, build_course, errors, graded_cell
+from jail_course import ASSIGNMENT, EVENT_KEY, NOTEBOOK, autograded, build_course, errors, graded_cell, submit
 
 CELL_TIMEOUT = 15
 POINTS = {"test-one": 1.0, "test-two": 1.0}
@@ -223,3 +229,86 @@ def test_a_flooding_act_is_stopped_while_it_prints_and_the_grader_memory_stays_b
     (after,) = errors(stubborn, "test-two")
     assert after.startswith("ActError: the kernel running your code had stopped (your code printed more than"), after
     assert peak < GRADER_MEMORY_MIB << 20, f"the grader held {peak >> 20} MiB"
+
+
+# bubblewrap behind a shim that says when a kernel's jail is being launched and, when asked, waits
+# a moment first: the window between the grader's fork and bubblewrap's own --die-with-parent,
+# widened so the grader can be killed inside it.
+SHIM = """#!{python}
+import os, sys, time
+if any("ipykernel_launcher" in arg for arg in sys.argv):
+    open({launching!r}, "a").close()
+    time.sleep({delay})
+os.execv({bwrap!r}, [{bwrap!r}, *sys.argv[1:]])
+"""
+LAUNCH_DELAY_S = 3
+KERNEL_TOKEN = "lt" + os.urandom(4).hex()
+# The student's code names its kernel process, then runs until the grader is gone.
+NAMED_SLEEPER = f"""
+with open("/proc/self/comm", "w") as comm:
+    comm.write("{KERNEL_TOKEN}")
+import time
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _run_processes(grader_pid: int) -> list[str]:
+    """The live processes of the grader ``grader_pid``'s jails, found by their cgroups (each jail's
+    is named after its grader's pid and entered before anything of the jail runs), and any the
+    student's code named."""
+    marker = f"/{JailSettings().cgroup_name}/{grader_pid}-"
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            cgroups = Path(f"/proc/{process.pid}/cgroup").read_text()
+        except OSError:  # ended while we looked
+            continue
+        if (marker in cgroups or process.info["name"] == KERNEL_TOKEN) and _alive(process.pid):
+            found.append(f"{process.pid} {process.info['name']}")
+    return found
+
+
+@pytest.mark.parametrize("moment", ["while-its-kernels-start", "while-the-notebook-runs"])
+def test_a_grader_killed_leaves_no_process_of_its_run(tmp_path, moment):
+    """SIGKILL the grader (the nbgrader process, which is what a Dask worker's task or the fork
+    server's run is) at a moment of the notebook; then no process of its jails may live on."""
+    release = build_course(tmp_path)
+    submit(tmp_path, release, "victim", NAMED_SLEEPER)
+    launching = tmp_path / "launching"
+    shim = tmp_path / "bwrap-shim"
+    delay = LAUNCH_DELAY_S if moment == "while-its-kernels-start" else 0
+    shim.write_text(SHIM.format(python=sys.executable, launching=str(launching), delay=delay, bwrap="/usr/bin/bwrap"))
+    shim.chmod(0o755)
+    grader = subprocess.Popen(
+        nbgrader_command("autograde", ASSIGNMENT, f"--CourseDirectory.root={tmp_path}", f"--JailSettings.bwrap={shim}"),
+        cwd=REPO,
+        env={**nbgrader_env(), EVENT_KEY_VARIABLE: EVENT_KEY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if moment == "while-its-kernels-start":
+            ready = launching.is_file
+        else:
+            ready = lambda: any(p.info["name"] == KERNEL_TOKEN for p in psutil.process_iter(["name"]))  # noqa: E731
+        deadline = time.monotonic() + 300
+        while not ready():
+            assert grader.poll() is None and time.monotonic() < deadline, f"the grader never reached {moment}"
+            time.sleep(0.02)
+        before = _run_processes(grader.pid)
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    time.sleep(delay + 5)  # a launch the grader's death did not stop has started its jail by now
+    after = _run_processes(grader.pid)
+    for line in after:  # nothing of this test may outlive it
+        os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert before, "no process of the grader's jails was found while it ran (are cgroups off?)"
+    assert after == [], f"alive after the grader was killed: {after}"
