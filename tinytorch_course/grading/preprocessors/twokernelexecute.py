@@ -16,6 +16,12 @@ that is not part of the notebook), takes the reply it publishes as text only (at
 request with it; the test kernel only decodes it. Verdicts, messages and points are the test
 kernel's.
 
+An act ends within its test's time: past it, the student kernel is interrupted and a later answer
+is refused (each request carries an id its reply must carry back); a kernel that ignores the
+interrupt is stopped. An act's output is counted as it arrives, never kept, and an act that
+prints more than ``MAX_ACT_OUTPUT_CHARS`` is interrupted at once, so a flood holds none of the
+grader's memory.
+
 The graded notebook holds the outputs of the given and student cells from the student kernel and
 those of the test cells from the test kernel. nbgrader grades it as usual: a test cell with an
 error output scores 0.
