@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from jsonschema import Draft202012Validator
 
 from tests.olympics.submissions import make_submission, noisy_samples, other_machine, write
 from tinytorch.olympics import MAX_SUBMISSION_BYTES, leaderboard
@@ -140,6 +141,52 @@ def test_the_files_found_are_those_rglob_finds_in_the_same_order(tmp_path):
         "linked.json",
         "z.json",
     ]
+
+
+def bad_sample_corpus(folder) -> int:
+    """Write one valid submission and a file per way its samples (and its neighbours) can be
+    wrong, each refused in a different place; return how many are invalid."""
+    template = make_submission(noisy_samples(1.0, n=30), noisy_samples(0.5, n=30, seed=1), student="ok")
+    write(folder / "ok.json", template)
+    deep: object = 1.0
+    for _ in range(18):
+        deep = [deep]
+    changes = {
+        "negative": ("baseline", -1.0),
+        "zero": ("optimized", 0),
+        "bool": ("optimized", True),
+        "text": ("baseline", "fast"),
+        "null": ("baseline", None),
+        "list": ("baseline", [1.0]),
+        "huge_int": ("baseline", 10**400),
+        "deep": ("optimized", deep),
+    }
+    for name, (role, value) in changes.items():
+        sub = json.loads(json.dumps(template))
+        sub[role]["latency_samples_ms"][4] = value
+        write(folder / f"{name}.json", sub)
+    for name, samples in {"not_a_list": "many", "an_object": {"0": 1.0}, "overflowing_sum": [1e308] * 3}.items():
+        write(
+            folder / f"{name}.json", {**template, "baseline": {**template["baseline"], "latency_samples_ms": samples}}
+        )
+    text = json.dumps(template).replace(str(template["optimized"]["latency_samples_ms"][2]), "NaN", 1)
+    (folder / "nan.json").write_text(text)
+    return len(changes) + 3
+
+
+def test_the_compiled_checks_skip_exactly_the_files_plain_jsonschema_skips(tmp_path, monkeypatch):
+    from tinytorch.submission import schema
+
+    invalid = bad_sample_corpus(tmp_path)
+    board = build_leaderboard(tmp_path, workers=1).to_dict()
+    reference = Draft202012Validator(schema.load_schema())
+    monkeypatch.setattr(schema, "schema_checker", lambda: reference)  # jsonschema alone, item by item
+    assert build_leaderboard(tmp_path, workers=1).to_dict() == board
+    assert [e["file"] for e in board["ranked"]] == ["ok.json", "overflowing_sum.json"]  # 1e308 is a valid sample
+    assert len(board["invalid"]) == invalid
+    reasons = {bad["file"]: bad["reason"] for bad in board["invalid"]}
+    assert reasons["zero.json"].endswith("optimized.latency_samples_ms[4]: 0 is less than or equal to the minimum of 0")
+    assert reasons["bool.json"].endswith("optimized.latency_samples_ms[4]: True is not of type 'number'")
 
 
 def test_formats(folder):
