@@ -190,7 +190,8 @@ class _ActOutput:
     def take(self, msg: dict) -> None:
         """Account for one output message of the act's cell."""
         kind, content = msg["msg_type"], msg.get("content") or {}
-        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        raw = content.get("data")
+        data: dict = raw if isinstance(raw, dict) else {}
         if kind == "display_data" and REPLY_MIME in data:
             self.replies += 1
             text = data[REPLY_MIME]
