@@ -32,12 +32,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import nbformat
-from nbformat.notebooknode import NotebookNode
+from typing import TYPE_CHECKING
 
 from tinytorch.olympics.cli import positive_int
-from tinytorch_course.grading.canonical import canonical_notebook
 from tinytorch_course.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
 from tinytorch_course.grading.gradebook import (
     import_api,
@@ -75,6 +72,16 @@ from tinytorch_course.paths import (
     source_notebook_path,
 )
 from tinytorch_course.student.package import package_bytes
+
+if TYPE_CHECKING:
+    from nbformat.notebooknode import NotebookNode
+
+# nbformat and nbgrader (through grading.canonical) are imported where they are used, not here:
+# each Dask worker of the LocalCluster is a spawned process, and a spawned process first imports
+# the module its parent runs as __main__, this one under `make autograde`. Those two imports take
+# about 3 s of a core (nbformat's schema validation builds dozens of grammars), which every
+# worker paid before it could take a task, on the cores the first tasks need; the workers use
+# neither. This process imports them in its reading thread, while the workers start.
 
 #: Environment variables of this process that every grading task gets too, wherever it runs
 #: (SANDBOX=0 is the instructor's explicit opt-out of the jail).
@@ -305,6 +312,8 @@ class HandIn:
 
 def _assignment_notebook(course_root: Path) -> NotebookNode:
     """The assignment's nbgrader source notebook, which every canonical notebook is built from."""
+    import nbformat  # not at the top: see the note on imports there
+
     path = source_notebook_path(course_root)
     if not path.is_file():
         raise FileNotFoundError(f"no nbgrader source at {path}: build the release first (make release)")
@@ -315,6 +324,10 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
     """What grading takes of ``submitted/<student>/<assignment>/``: the canonical notebook of its
     ``<notebook>.ipynb`` (read without following links, see grading.handed_in) and its timestamp;
     no other file of the folder."""
+    import nbformat  # not at the top: see the note on imports there
+
+    from tinytorch_course.grading.canonical import canonical_notebook
+
     folder, name = Path(course_root) / SUBMITTED, f"{NOTEBOOK_ID}.ipynb"
     files = {}
     try:
