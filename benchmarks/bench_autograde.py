@@ -24,7 +24,13 @@ spread: every round's figure is printed as the round ends, with how many cores o
 kept busy meanwhile (from /proc/stat, less this benchmark's own CPU time), and a comparison whose
 rounds spread by more than 10% of their median gets a WARNING. In a round where other processes
 took a core, `make autograde`'s two workers could not both have one: its ratio is low for that
-reason, not for the code's, and the median of five rounds outvotes two such rounds.
+reason, not for the code's, and the median of five rounds outvotes two such rounds. Where it
+can (root, cgroup v1's cpuacct), the benchmark counts its own CPU time in a cgroup of its own, so
+the jailed kernels it starts (which no parent waits for) count as its own and not as other
+processes' load; each round also prints the CPU seconds per notebook of each way, which the
+load moves far less than the wall clock (on a machine the other processes keep busy, both ways
+get about the same share of the cores, and the one that needs less CPU finishes first).
+`--mixed-rounds 0` grades no mixed batch and prints no makespan figure.
 
     python benchmarks/bench_autograde.py [--students 12] [--jobs 2] [--mixed 17] [--budget 30]
                                          [--rounds 5] [--mixed-rounds 3]
