@@ -51,8 +51,10 @@ BROWSER_TESTS   := tests/book/test_book_browser.py tests/course/student/test_jup
 PYTEST          := $(PY) -m pytest --durations=15
 # Past the quick tier the tests mostly wait: for graded notebooks to reach their budgets, kernels,
 # servers and browsers to start. Two pytest-xdist processes keep both cores busy; each test file
-# runs whole in one of them, so a module's fixture is built once.
-PARALLEL        := -n 2 --dist loadfile
+# runs whole in one of them, so a module's fixture is built once. Files are handed out longest
+# first, in the order tests/conftest.py collects them (not xdist's by number of tests), so no long
+# file starts last.
+PARALLEL        := -n 2 --dist loadfile --no-loadscope-reorder
 .PHONY: test-quick test-course test-grading test-jail test-book test-browser
 
 test: install lint install-chromium install-bwrap book student student-venv

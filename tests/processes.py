@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: How much of each stream a failure message shows: the end, where the traceback is.
 TAIL_CHARS = 8000
@@ -67,3 +70,14 @@ def log_tail(path: Path) -> str:
         return _tail(Path(path).read_bytes())
     except FileNotFoundError:
         return ""
+
+
+def run_together(first: Callable[[], T], *others: Callable[[], T]) -> list[T]:
+    """What each call returns, all of them run at once: ``first`` in this thread (so it may start
+    a Dask cluster), each other call in a thread of its own. For runs that wait on processes and
+    share nothing, so the wall time is the longest run's, not their sum. Every call is let finish;
+    then the first error, in argument order, is raised."""
+    with ThreadPoolExecutor(max_workers=max(1, len(others))) as pool:
+        futures = [pool.submit(call) for call in others]
+        head = first()  # on an error, leaving the block still waits for the other calls
+    return [head, *(future.result() for future in futures)]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.processes import expect_file, run_process
+from tests.processes import expect_file, run_process, run_together
 
 # Prints to both streams, then exits with the code given as its argument.
 TALKER = "import sys; print('said on stdout'); print('said on stderr', file=sys.stderr); sys.exit(int(sys.argv[1]))"
@@ -42,3 +42,31 @@ def test_a_file_the_run_should_have_written_names_itself_and_the_output(tmp_path
     assert str(tmp_path / "report.txt") in str(failed.value) and "said on stderr" in str(failed.value)
     (tmp_path / "report.txt").write_text("written\n")
     assert expect_file(tmp_path / "report.txt", run) == tmp_path / "report.txt"
+
+
+# Writes the file named first, then waits up to 60 s for the file named second: two of them, each
+# waiting for the other's file, end only when run at the same time.
+RENDEZVOUS = (
+    "import pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text('here'); deadline = time.time() + 60\n"
+    "while not pathlib.Path(sys.argv[2]).exists():\n"
+    "    time.sleep(0.05)\n"
+    "    if time.time() > deadline: sys.exit('the other run never started')"
+)
+
+
+def test_runs_together_run_at_once_and_a_failure_waits_for_the_others(tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    runs = run_together(
+        lambda: run_process([sys.executable, "-c", RENDEZVOUS, a, b], timeout=120),
+        lambda: run_process([sys.executable, "-c", RENDEZVOUS, b, a], timeout=120),
+    )
+    assert [run.args[-2] for run in runs] == [str(a), str(b)], "the results come in argument order"
+    late = tmp_path / "late"
+    writer = "import pathlib, sys, time; time.sleep(1); pathlib.Path(sys.argv[1]).write_text('done')"
+    with pytest.raises(AssertionError) as failed:
+        run_together(
+            lambda: run_process([sys.executable, "-c", TALKER, "4"]),
+            lambda: run_process([sys.executable, "-c", writer, late]),
+        )
+    assert "exit code 4" in str(failed.value)
+    assert late.read_text() == "done", "the failure was raised before the other run ended"

@@ -29,7 +29,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.processes import expect_file, run_process
+from tests.processes import expect_file, run_process, run_together
 from tinytorch_course.grading.jail.preflight import JailUnavailable, check_jail
 from tinytorch_course.grading.jail.settings import JailSettings, sandbox_requested
 from tinytorch_course.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
@@ -255,21 +255,23 @@ def batch(built_course, tmp_path_factory):
             write_submission(nb, submission_path(root, student))
             if student in STOCK:
                 write_submission(nb, submission_path(stock_root, student))
-        parallel = run_process(
-            [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root]
-            + ["--", *options],
-            ok=(0, 1),  # 1: some attacker could not be graded, and the report says so
-            cwd=REPO,
-            env=nbgrader_env(),
+        # both courses graded at once, each in its own order: the budgets and timeouts are waited out once
+        parallel, stock = run_together(
+            lambda: run_process(
+                [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root]
+                + ["--", *options],
+                ok=(0, 1),  # 1: some attacker could not be graded, and the report says so
+                cwd=REPO,
+                env=nbgrader_env(),
+            ),
+            lambda: run_process(
+                nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options),
+                ok=None,  # judged by the tests, on what it graded
+                cwd=REPO,
+                env=nbgrader_env(),
+            ),
         )
         expect_file(root / REPORT_CSV, parallel)
-        stock = subprocess.run(
-            nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options),
-            cwd=REPO,
-            env=nbgrader_env(),
-            capture_output=True,
-            text=True,
-        )
         graded_at = time.monotonic()
         run_process(
             nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),

@@ -36,6 +36,7 @@ from test_hostile import (
     printed,
 )
 
+from tests.processes import run_process, run_together
 from tinytorch_course.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
 from tinytorch_course.paths import ASSIGNMENT_ID, NOTEBOOK_ID, REPO, SOURCE_PY, nbgrader_command, nbgrader_env
 
@@ -211,14 +212,17 @@ def batch(built_course, tmp_path_factory) -> Batch:
         _hand_in(root, student, release, source)
         _hand_in(stock_root, student, release, source)
     options = [f"--Execute.timeout={CELL_TIMEOUT}"] + [f"--JailSettings.{k}={v}" for k, v in LIMITS.items()]
-    run = {"cwd": REPO, "env": nbgrader_env(), "capture_output": True, "text": True}
-    parallel = subprocess.run(
-        [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", str(root)]
-        + ["--", *options],
-        **run,
-    )
-    stock = subprocess.run(
-        nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options), **run
+    run = {"ok": None, "cwd": REPO, "env": nbgrader_env()}  # the tests judge both runs
+    # the two courses share nothing: graded at once
+    parallel, stock = run_together(
+        lambda: run_process(
+            [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root]
+            + ["--", *options],
+            **run,
+        ),
+        lambda: run_process(
+            nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", *options), **run
+        ),
     )
     report_path = root / REPORT_CSV
     return Batch(

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.processes import run_process, run_together
 from tinytorch.acts import MAX_REPLY_CHARS
 from tinytorch_course.grading.report import GRADED, REPORT_CSV, REVIEW, read_report
 from tinytorch_course.paths import (
@@ -166,29 +167,17 @@ def batch(built_course, tmp_path_factory) -> Batch:
         if student in STOCK:
             write_submission(nb, submission_path(stock_root, student))
     timeout = f"--Execute.timeout={CELL_TIMEOUT}"
-    parallel = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tinytorch_course.grading.coordinator",
-            "--jobs",
-            "2",
-            "--course-root",
-            str(root),
-            "--",
-            timeout,
-        ],
-        cwd=REPO,
-        env=nbgrader_env(),
-        capture_output=True,
-        text=True,
-    )
-    stock = subprocess.run(
-        nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", timeout),
-        cwd=REPO,
-        env=nbgrader_env(),
-        capture_output=True,
-        text=True,
+    run = {"ok": None, "cwd": REPO, "env": nbgrader_env()}  # the tests judge both runs
+    # the two courses share nothing: graded at once
+    parallel, stock = run_together(
+        lambda: run_process(
+            [sys.executable, "-m", "tinytorch_course.grading.coordinator", "--jobs", "2", "--course-root", root]
+            + ["--", timeout],
+            **run,
+        ),
+        lambda: run_process(
+            nbgrader_command("autograde", ASSIGNMENT_ID, f"--CourseDirectory.root={stock_root}", timeout), **run
+        ),
     )
     points = {
         nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
