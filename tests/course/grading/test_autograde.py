@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.processes import run_process
+from tests.processes import run_process, run_together
 from tinytorch_course.grading.coordinator import autograde, run_sequential
 from tinytorch_course.grading.plugins.cellscoresexport import score_table
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import strip_ansi
@@ -362,14 +362,21 @@ def batch(built_course, tmp_path_factory) -> Batch:
         if student in SEQUENTIAL_SUBSET:
             _write(seq_root, student, submission)
     timeout = [f"--Execute.timeout={CELL_TIMEOUT}"]
-    # two Dask tasks, each one stock `nbgrader autograde` run over half of the archetypes
-    failed = autograde(root, jobs=2, extra=timeout, per_task=math.ceil(len(subs) / 2))
-    run_process(
-        nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
-        cwd=REPO,
-        env=nbgrader_env(),
+
+    def graded_with_feedback() -> list[str]:
+        # two Dask tasks, each one stock `nbgrader autograde` run over half of the archetypes
+        failed = autograde(root, jobs=2, extra=timeout, per_task=math.ceil(len(subs) / 2))
+        run_process(
+            nbgrader_command("generate_feedback", ASSIGNMENT_ID, f"--CourseDirectory.root={root}"),
+            cwd=REPO,
+            env=nbgrader_env(),
+        )
+        return failed
+
+    # the stock course shares nothing with the other: graded at the same time
+    failed, seq_failed = run_together(
+        graded_with_feedback, lambda: run_sequential(seq_root, SEQUENTIAL_SUBSET, timeout)
     )
-    seq_failed = run_sequential(seq_root, SEQUENTIAL_SUBSET, timeout)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         scores = {row["student_id"]: row for row in score_table(gb, ASSIGNMENT_ID)}
     points = {
