@@ -1,8 +1,9 @@
 """Fixtures of the course-pipeline tests: one release built from the current source into a
-temporary course root, shared by every test of the session."""
+temporary course root, shared by every test of the run."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tinytorch_course.authoring.release import build_release
 from tinytorch_course.paths import SOURCE_PY, source_notebook_path
+from tinytorch_course.student.venv import locked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +36,14 @@ class BuiltCourse:
 
 @pytest.fixture(scope="session")
 def built_course(tmp_path_factory) -> BuiltCourse:
-    root = tmp_path_factory.mktemp("course")
-    out = build_release(SOURCE_PY, root, root / "capstone.ipynb")
+    """Built once per run: under pytest-xdist the first test process to need it builds it in the
+    run's temporary folder, which every process of the run shares, and the others wait for it
+    and read it (no test writes into it: they grade copies)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    root, out = shared / "course", shared / "course" / "capstone.ipynb"
+    with locked(shared / "course.lock"):
+        if not out.is_file():  # written last: a build that failed half-way is started over
+            build_release(SOURCE_PY, root, out)
     return BuiltCourse(root, out)
