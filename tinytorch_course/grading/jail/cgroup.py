@@ -22,6 +22,7 @@ import errno
 import itertools
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -193,6 +194,35 @@ def _write(folder: str, name: str, value: str, optional: bool = False) -> None:
         return
     with open(path, "w") as control:
         control.write(value)
+
+
+# Waits until its stdin ends (the grader holding the pipe's other end has ended, however), then
+# kills every process in that grader's jail cgroups ("$1"/"$2"-*), round after round until none is
+# left (a jail being set up may still fork), at most 50 rounds.
+_REAPER = (
+    'read _; i=0; while [ "$i" -lt 50 ]; do i=$((i + 1)); found=; '
+    'for f in "$1"/"$2"-*/cgroup.procs; do [ -f "$f" ] || continue; '
+    'for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null && found=1; done; done; '
+    '[ -n "$found" ] || exit 0; sleep 0.1; done'
+)
+_reaper: subprocess.Popen | None = None
+
+
+def start_reaper(layout: CgroupLayout) -> None:
+    """Once per grader process: a shell that, when this process ends (SIGKILL included: its stdin
+    is a pipe only this process holds), kills whatever is left in this process's jail cgroups.
+    bubblewrap ties a jail's first process to itself only once that process has set the jail up,
+    so a grader killed meanwhile left the jail to start its kernel under init."""
+    global _reaper
+    if _reaper is not None and _reaper.poll() is None:
+        return
+    _reaper = subprocess.Popen(
+        ["/bin/sh", "-c", _REAPER, "tinytorch-jail-reaper", layout.parents[0], str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not stopped by a ^C meant for the grader
+    )
 
 
 def enter_argv(cgroup: JailCgroup, argv: list[str]) -> list[str]:

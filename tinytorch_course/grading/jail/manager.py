@@ -39,7 +39,7 @@ from tinytorch_course.grading.jail.bwrap import (
     bwrap_argv,
     tied_to_grader,
 )
-from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv
+from tinytorch_course.grading.jail.cgroup import JailCgroup, MemoryWatch, detect, enter_argv, start_reaper
 from tinytorch_course.grading.jail.preflight import (
     JailUnavailable,
     check_jail,
@@ -288,6 +288,7 @@ class JailedKernelManager(AsyncKernelManager):
             self.log.log(level, "grading jail limits: %s", sentence.format(memory=self.jail_settings.memory_mib))
         if layout is None:
             return None
+        start_reaper(layout)
         try:
             return JailCgroup(layout, self.jail_settings)
         except OSError as error:

@@ -5,8 +5,9 @@
   An act that prints without end is stopped once it has printed ``MAX_ACT_OUTPUT_CHARS``, and the
   grader's memory stays bounded while it prints. In each case the next test, honest, scores, and
   honest students graded before and after keep their exact scores.
-- A grader SIGKILLed while its kernels start, or while a notebook runs, leaves no process behind:
-  every jail dies with the grader that launched it."""
+- A grading process SIGKILLed while its kernels start, or while a notebook runs (nbgrader itself,
+  or the worker that asked the fork server for it), leaves no process behind: every jail dies
+  with the grader that launched it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
+from tinytorch_course.grading.forkserver import SERVER_VARIABLE
 from tinytorch_course.grading.jail.settings import JailSettings
 from tinytorch_course.grading.preprocessors.twokernelexecute import MAX_ACT_OUTPUT_CHARS
 from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, nbgrader_command, nbgrader_env
@@ -231,18 +233,39 @@ def test_a_flooding_act_is_stopped_while_it_prints_and_the_grader_memory_stays_b
     assert peak < GRADER_MEMORY_MIB << 20, f"the grader held {peak >> 20} MiB"
 
 
-# bubblewrap behind a shim that says when a kernel's jail is being launched and, when asked, waits
-# a moment first: the window between the grader's fork and bubblewrap's own --die-with-parent,
-# widened so the grader can be killed inside it.
+# bubblewrap behind a shim that says when a kernel's jail is being launched, and by which grader,
+# and holds the launch up for a moment at one of two places: before bubblewrap runs (the window
+# before its own --die-with-parent), or while the jail's first process sets the jail up (it reads
+# a file's content from a pipe that stays empty: the window before that process ties itself to
+# bubblewrap), so a grading process can be killed inside either.
 SHIM = """#!{python}
 import os, sys, time
-if any("ipykernel_launcher" in arg for arg in sys.argv):
-    open({launching!r}, "a").close()
-    time.sleep({delay})
-os.execv({bwrap!r}, [{bwrap!r}, *sys.argv[1:]])
+argv = sys.argv[1:]
+if any("ipykernel_launcher" in arg for arg in argv):
+    with open({launching!r}, "a") as out:
+        out.write(f"{{os.getppid()}}\\n")  # the grader (each launch step is an exec)
+    if {hold!r} == "before-bubblewrap-runs":
+        time.sleep({delay})
+    elif {hold!r} == "while-bubblewrap-sets-up-the-jail":
+        read, write = os.pipe()
+        if os.fork() == 0:
+            time.sleep({delay})
+            os._exit(0)
+        os.close(write)
+        os.set_inheritable(read, True)
+        cut = argv.index("--")
+        argv[cut:cut] = ["--file", str(read), "/tmp/held-up"]
+os.execv({bwrap!r}, [{bwrap!r}, *argv])
 """
 LAUNCH_DELAY_S = 3
 KERNEL_TOKEN = "lt" + os.urandom(4).hex()
+# A Dask worker's side of a grading task: nbgrader run by a fork server, here this process's own.
+WORKER = """
+import sys
+from pathlib import Path
+from tinytorch_course.grading.forkserver import run_nbgrader
+run_nbgrader(sys.argv[1:], Path({cwd!r}), {env!r}, Path({log!r}))
+"""
 # The student's code names its kernel process, then runs until the grader is gone.
 NAMED_SLEEPER = f"""
 with open("/proc/self/comm", "w") as comm:
@@ -275,40 +298,74 @@ def _run_processes(grader_pid: int) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("moment", ["while-its-kernels-start", "while-the-notebook-runs"])
-def test_a_grader_killed_leaves_no_process_of_its_run(tmp_path, moment):
-    """SIGKILL the grader (the nbgrader process, which is what a Dask worker's task or the fork
-    server's run is) at a moment of the notebook; then no process of its jails may live on."""
+def _setting_up(launching: Path) -> bool:
+    """Whether a jail's first process (bubblewrap's child, in the jail's cgroup) is there."""
+    grader = int(launching.read_text().split()[0])
+    for line in _run_processes(grader):
+        pid, name = line.split()
+        try:
+            if name == "bwrap" and psutil.Process(int(pid)).parent().name() == "bwrap":
+                return True
+        except (psutil.NoSuchProcess, AttributeError):
+            continue
+    return False
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("killed", ["nbgrader", "worker"])
+@pytest.mark.parametrize(
+    "moment", ["before-bubblewrap-runs", "while-bubblewrap-sets-up-the-jail", "while-the-notebook-runs"]
+)
+def test_a_grading_process_killed_leaves_no_process_of_its_run(tmp_path, moment, killed):
+    """SIGKILL a grading process at a moment of the notebook: the nbgrader process, or the worker
+    that asked the fork server for it (the server's watcher then kills the run, as when a Dask
+    worker dies); then no process of the run may live on: neither nbgrader, the fork server's, nor
+    any process of its jails."""
     release = build_course(tmp_path)
     submit(tmp_path, release, "victim", NAMED_SLEEPER)
     launching = tmp_path / "launching"
     shim = tmp_path / "bwrap-shim"
-    delay = LAUNCH_DELAY_S if moment == "while-its-kernels-start" else 0
-    shim.write_text(SHIM.format(python=sys.executable, launching=str(launching), delay=delay, bwrap="/usr/bin/bwrap"))
-    shim.chmod(0o755)
-    grader = subprocess.Popen(
-        nbgrader_command("autograde", ASSIGNMENT, f"--CourseDirectory.root={tmp_path}", f"--JailSettings.bwrap={shim}"),
-        cwd=REPO,
-        env={**nbgrader_env(), EVENT_KEY_VARIABLE: EVENT_KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    delay = 0 if moment == "while-the-notebook-runs" else LAUNCH_DELAY_S
+    shim.write_text(
+        SHIM.format(python=sys.executable, launching=str(launching), hold=moment, delay=delay, bwrap="/usr/bin/bwrap")
     )
+    shim.chmod(0o755)
+    command = nbgrader_command(
+        "autograde", ASSIGNMENT, f"--CourseDirectory.root={tmp_path}", f"--JailSettings.bwrap={shim}"
+    )
+    env = {**nbgrader_env(), EVENT_KEY_VARIABLE: EVENT_KEY}
+    if killed == "worker":
+        env.pop(SERVER_VARIABLE, None)  # the worker starts a server of its own
+        worker_code = WORKER.format(cwd=str(REPO), env=env, log=str(tmp_path / "nbgrader.log"))
+        command = [sys.executable, "-c", worker_code, *command[3:]]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        if moment == "while-its-kernels-start":
-            ready = launching.is_file
-        else:
-            ready = lambda: any(p.info["name"] == KERNEL_TOKEN for p in psutil.process_iter(["name"]))  # noqa: E731
+        ready = {
+            "before-bubblewrap-runs": launching.is_file,
+            "while-bubblewrap-sets-up-the-jail": lambda: launching.is_file() and _setting_up(launching),
+            "while-the-notebook-runs": lambda: any(
+                p.info["name"] == KERNEL_TOKEN for p in psutil.process_iter(["name"])
+            ),
+        }[moment]
         deadline = time.monotonic() + 300
         while not ready():
-            assert grader.poll() is None and time.monotonic() < deadline, f"the grader never reached {moment}"
+            assert process.poll() is None and time.monotonic() < deadline, f"grading never reached {moment}"
             time.sleep(0.02)
-        before = _run_processes(grader.pid)
+        grader = int(launching.read_text().split()[0])
+        started = _descendants(process.pid)
+        before = _run_processes(grader)
     finally:
-        grader.send_signal(signal.SIGKILL)
-        grader.wait()
-    time.sleep(delay + 5)  # a launch the grader's death did not stop has started its jail by now
-    after = _run_processes(grader.pid)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    time.sleep(delay + 5)  # a launch the kill did not stop has started its jail by now
+    after = sorted(set(_run_processes(grader)) | {f"{p.pid} {p.name()}" for p in started if _alive(p.pid)})
     for line in after:  # nothing of this test may outlive it
         os.kill(int(line.split()[0]), signal.SIGKILL)
     assert before, "no process of the grader's jails was found while it ran (are cgroups off?)"
-    assert after == [], f"alive after the grader was killed: {after}"
+    assert after == [], f"alive after the {killed} was killed: {after}"
