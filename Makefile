@@ -57,7 +57,11 @@ PYTEST          := $(PY) -m pytest --durations=15
 PARALLEL        := -n 2 --dist loadfile --no-loadscope-reorder
 .PHONY: test-quick test-course test-grading test-jail test-book test-browser
 
-test: install lint install-chromium install-bwrap book student student-venv
+# Before the suite: the apt-get installs one after the other (dpkg allows one at a time), then
+# lint, the book and the student venv side by side (each is mostly one process: mypy, the book's
+# kernel, pip), each one's output shown whole when it ends.
+test: install install-chromium install-bwrap
+	$(MAKE) --no-print-directory -j 2 --output-sync=target lint book student-venv
 	$(PY) -m pytest -m timing
 	$(PYTEST) $(PARALLEL) -m "not timing"
 
