@@ -26,8 +26,9 @@ import json
 import math
 import os
 import secrets
+import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,9 @@ RELAY_VARIABLE = "TINYTORCH_ACT_RELAY"
 REPLY_MIME = "text/x-tinytorch-act-reply"
 #: The largest reply (characters of JSON text) the tests accept.
 MAX_REPLY_CHARS = 8 << 20
+#: The most characters of printed text one output message of the student's kernel carries when
+#: graded (:func:`bound_streams`): each message stays far below the grader's per-message bound.
+STREAM_CHUNK_CHARS = 1 << 20
 #: The deepest nesting of lists and dicts a reply may have.
 MAX_DEPTH = 24
 #: numpy dtypes an array may have on the way across.
@@ -228,6 +232,39 @@ def serve(request: str) -> None:
     except Exception as error:
         reply = error_reply(_described(error), request)
     publish_display_data({REPLY_MIME: reply})
+
+
+def bound_streams() -> None:
+    """Make this kernel's ``sys.stdout`` and ``sys.stderr`` send what is printed in messages of at
+    most :data:`STREAM_CHUNK_CHARS` characters, sent as soon as that much is waiting.
+
+    The grader runs this first in the student's kernel. ipykernel sends a stream's text every 0.2 s
+    as one message, so a loop that prints fast makes messages of tens of MiB; the grader drops a
+    message past its per-message bound together with the connection, and what follows it while
+    zmq connects again (the end of the cell, the act's reply) would be lost with it. Bounded, a
+    flood is counted as it comes, and its end is seen."""
+    from ipykernel.iostream import OutStream
+
+    # IPython wraps a stream's write() around each cell, so the bound hooks into what write()
+    # calls: the flush it schedules, and the buffers the flush sends.
+    class BoundedStream(OutStream):
+        def _schedule_flush(self) -> None:
+            with self._buffer_lock:
+                waiting = sum(buffer.tell() for buffer in self._buffers.values())
+            if waiting >= STREAM_CHUNK_CHARS:
+                self.flush()  # waits for the send: a flood goes no faster than it leaves
+            else:
+                super()._schedule_flush()
+
+        def _flush_buffers(self) -> Iterator[tuple[dict, str]]:
+            for parent, text in super()._flush_buffers():
+                for start in range(0, len(text), STREAM_CHUNK_CHARS):
+                    yield parent, text[start : start + STREAM_CHUNK_CHARS]
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if type(stream) is OutStream:
+            stream.__class__ = BoundedStream
 
 
 def _described(error: BaseException) -> str:

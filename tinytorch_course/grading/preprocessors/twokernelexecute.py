@@ -45,7 +45,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader.api import Gradebook
 
 from tinytorch.acts import MAX_REPLY_CHARS, RELAY_VARIABLE, REPLY_MIME, error_reply
@@ -59,11 +59,21 @@ TEST_KERNEL_BUDGET_FACTOR = 2
 #: Characters of output (prints, displays, tracebacks) an act may send besides its reply; past
 #: them it is interrupted and its test fails.
 MAX_ACT_OUTPUT_CHARS = 1 << 20
+#: Characters of output the grader keeps from the student kernel's cells (given and student cells,
+#: the whole notebook); past them a cell's output is dropped as it arrives and the cell says so,
+#: once. nbgrader keeps 1,000 lines of a cell's output anyway (``LimitOutput``).
+MAX_KEPT_OUTPUT_CHARS = 16 << 20
+#: What a cell whose output was dropped shows in its place.
+OUTPUT_NOT_KEPT = f"\n[output past the notebook's first {MAX_KEPT_OUTPUT_CHARS} characters was not kept]\n"
 #: The student kernel's output messages the grader queues, and the largest it takes (bytes): a
 #: reply of ``MAX_REPLY_CHARS`` fits with its escapes (at most twice its size). At most 512 MiB
 #: wait, however fast the kernel prints.
 OUTPUT_QUEUE_MESSAGES = 16
 MAX_OUTPUT_MESSAGE_BYTES = 4 * MAX_REPLY_CHARS
+#: Run first in the student kernel (``IPKernelApp.exec_lines``): what its code prints leaves in
+#: messages of at most ``tinytorch.acts.STREAM_CHUNK_CHARS``, far below
+#: ``MAX_OUTPUT_MESSAGE_BYTES``, so a flood's end is not lost with a dropped message.
+BOUND_STREAMS = "--IPKernelApp.exec_lines=__import__('tinytorch.acts', fromlist=['bound_streams']).bound_streams()"
 #: Seconds of a test cell's time kept back from its act beyond the interrupt's grace
 #: (``iopub_timeout``), so the test can still judge an act that was interrupted.
 JUDGE_SECONDS = 2
@@ -161,8 +171,11 @@ class _KernelRun(JailedExecute):
 class _BoundedOutputClient(AsyncKernelClient):
     """The student kernel's client: its output channel (IOPub) queues at most
     ``OUTPUT_QUEUE_MESSAGES`` messages of at most ``MAX_OUTPUT_MESSAGE_BYTES`` each (a larger one
-    is dropped with its connection, which zmq makes again), so what the student's code prints
-    waits in the grader's memory within that bound, however fast it prints."""
+    is dropped with its connection, which zmq makes again, and what the kernel sends meanwhile is
+    lost), so what the student's code prints waits in the grader's memory within that bound,
+    however fast it prints. The kernel's printed text comes in far smaller messages
+    (``BOUND_STREAMS``); only code that undoes that, or displays tens of MiB at once, loses
+    what follows."""
 
     def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
         if channel != "iopub":
@@ -206,12 +219,18 @@ class _ActOutput:
 
 
 def _chars(content: dict) -> int:
-    """How many characters an output message carries (its text, data and traceback)."""
+    """How many characters an output message carries (its text, data, state and traceback)."""
     parts = [content.get("text"), content.get("evalue"), *(content.get("traceback") or [])]
     data = content.get("data")
     if isinstance(data, dict):
         parts += list(data.values())
     return sum(len(part) if isinstance(part, str) else len(str(part)) for part in parts if part is not None)
+
+
+def _size(msg: dict) -> int:
+    """How much of the grader's memory keeping an output message takes: its characters and its
+    binary buffers' bytes."""
+    return _chars(msg.get("content") or {}) + sum(memoryview(b).nbytes for b in msg.get("buffers") or [])
 
 
 class _StudentKernel(_KernelRun):
@@ -222,6 +241,8 @@ class _StudentKernel(_KernelRun):
 
     _act_cell: NotebookNode | None = None
     _act_output: _ActOutput | None = None
+    _kept_chars = 0  # of the output of given and student cells (MAX_KEPT_OUTPUT_CHARS)
+    _cut_cell: NotebookNode | None = None  # the last cell whose output was dropped
     _act_timed_out = False
     _act_flooded: float | None = None  # when the act was interrupted for its output
 
@@ -252,8 +273,10 @@ class _StudentKernel(_KernelRun):
         """An act's output is accounted for as it arrives (:class:`_ActOutput`), never stored in
         the cell. Past ``MAX_ACT_OUTPUT_CHARS`` of it the act is interrupted at once; if it still
         prints ``iopub_timeout`` seconds later (it ignored the interrupt) its kernel is stopped."""
-        if cell is not self._act_cell or self._act_output is None or msg["msg_type"] in ("status", "execute_input"):
+        if msg["msg_type"] in ("status", "execute_input", "clear_output"):
             return super().process_message(msg, cell, cell_index)
+        if cell is not self._act_cell or self._act_output is None:
+            return self._keep_within_bound(msg, cell, cell_index)
         if "execution_count" in msg.get("content", {}):
             cell["execution_count"] = msg["content"]["execution_count"]
         self._act_output.take(msg)
@@ -263,6 +286,19 @@ class _StudentKernel(_KernelRun):
         elif self._act_flooded is not None and time.monotonic() > self._act_flooded + self.iopub_timeout:
             if self._stopped is None and isinstance(self.km, JailedKernelManager):  # the kind JailedExecute starts
                 self._stopped = self.km.stop_flooding_kernel(MAX_ACT_OUTPUT_CHARS, self.iopub_timeout)
+        return None
+
+    def _keep_within_bound(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        """A notebook cell's output message, kept as nbclient keeps it while the notebook's output
+        stays within ``MAX_KEPT_OUTPUT_CHARS``; past that dropped, the cell saying so once."""
+        self._kept_chars += _size(msg)
+        if self._kept_chars <= MAX_KEPT_OUTPUT_CHARS:
+            return super().process_message(msg, cell, cell_index)
+        if "execution_count" in msg.get("content", {}):
+            cell["execution_count"] = msg["content"]["execution_count"]
+        if cell is not self._cut_cell:
+            self._cut_cell = cell
+            cell.outputs.append(new_output("stream", name="stderr", text=OUTPUT_NOT_KEPT))
         return None
 
     def _interrupt_now(self) -> None:
@@ -333,6 +369,7 @@ class TwoKernelExecute(_KernelRun):
         for client in clients:
             client.km = client.create_kernel_manager()
         self._student.km.client_factory = _BoundedOutputClient
+        self._student.extra_arguments = [*self._student.extra_arguments, BOUND_STREAMS]
         # Socket names are picked when a kernel starts, before it binds them: two kernels started
         # at once under one prefix could pick the same (a jail gives each kernel its own folder,
         # an unjailed kernel, SANDBOX=0, has only this prefix).

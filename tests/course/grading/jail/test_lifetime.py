@@ -4,7 +4,9 @@
   that is not taken; one that ignores the interrupt has its kernel stopped, and the tests say so.
   An act that prints without end is stopped once it has printed ``MAX_ACT_OUTPUT_CHARS``, and the
   grader's memory stays bounded while it prints. In each case the next test, honest, scores, and
-  honest students graded before and after keep their exact scores.
+  honest students graded before and after keep their exact scores. A notebook that undoes its
+  kernel's bound on printed messages loses its own tests, nobody else's. What a notebook's own
+  cells print is kept only up to a bound.
 - A grading process SIGKILLed while its kernels start, or while a notebook runs (nbgrader itself,
   or the worker that asked the fork server for it), leaves no process behind: every jail dies
   with the grader that launched it."""
@@ -28,10 +30,14 @@ from nbgrader.api import Gradebook
 
 from tinytorch_course.grading.forkserver import SERVER_VARIABLE
 from tinytorch_course.grading.jail.settings import JailSettings
-from tinytorch_course.grading.preprocessors.twokernelexecute import MAX_ACT_OUTPUT_CHARS
+from tinytorch_course.grading.preprocessors.twokernelexecute import (
+    MAX_ACT_OUTPUT_CHARS,
+    MAX_KEPT_OUTPUT_CHARS,
+    OUTPUT_NOT_KEPT,
+)
 from tinytorch_course.paths import EVENT_KEY_VARIABLE, REPO, nbgrader_command, nbgrader_env
 
-from jail_course import ASSIGNMENT, EVENT_KEY, NOTEBOOK, autograded, build_course, errors, graded_cell, submit
+from jail_course import ASSIGNMENT, EVENT_KEY, NOTEBOOK, autograded, build_course, cell, errors, graded_cell, submit
 
 CELL_TIMEOUT = 15
 POINTS = {"test-one": 1.0, "test-two": 1.0}
@@ -91,6 +97,25 @@ def answer(x):
             pass
     return x + 1
 """
+# Undoes the kernel's bound on printed messages (tinytorch.acts.bound_streams), then prints without
+# end on the first test's act: its output comes in messages over the grader's per-message bound.
+UNBOUNDED_FLOODER = """
+import sys
+def answer(x):
+    if x == 1:
+        for stream in (sys.stdout, sys.stderr):
+            stream.__class__ = stream.__class__.__mro__[1]
+    while x == 1:
+        print("y" * 1000)
+    return x + 1
+"""
+# Prints 200 MB in its answer cell (not in an act), then answers honestly.
+CELL_FLOODER = """
+for _ in range(200):
+    print("y" * 1_000_000)
+def answer(x):
+    return x + 1
+"""
 STUDENTS = {
     "a-honest": HONEST,
     "b-sleeper": SLEEPER,
@@ -98,6 +123,8 @@ STUDENTS = {
     "d-stubborn": STUBBORN,
     "e-flooder": FLOODER,
     "f-stubborn-flooder": STUBBORN_FLOODER,
+    "g-unbounded-flooder": UNBOUNDED_FLOODER,
+    "h-cell-flooder": CELL_FLOODER,
     "z-honest": HONEST,
 }
 FULL = dict(POINTS)
@@ -107,18 +134,18 @@ EXPECTED = {
     "b-sleeper": FIRST_LOST,
     "c-late": FIRST_LOST,
     "d-stubborn": {"test-one": 0.0, "test-two": 0.0},
-    # Only its first test is certain, see FLOOD_LOSES_WHAT_FOLLOWS.
-    "e-flooder": {"test-one": 0.0},
+    "e-flooder": FIRST_LOST,
     "f-stubborn-flooder": {"test-one": 0.0, "test-two": 0.0},
+    # Only its first test is certain, see SELF_INFLICTED.
+    "g-unbounded-flooder": {"test-one": 0.0},
+    "h-cell-flooder": FULL,
     "z-honest": FULL,
 }
-#: A known gap: a flood's output can come in messages over the grader's per-message bound
-#: (MAX_OUTPUT_MESSAGE_BYTES), which zmq drops with their connection; what the kernel sends while it
-#: connects again is lost too (the act's end, the next act's answer). The grader then takes the
-#: kernel to have ignored the interrupt and stops it, so an honest flooder may lose its second test
-#: as well, and a flood may be seen only as a timeout. Its later tests are not judged here until the
-#: output channel keeps a flood's end.
-FLOOD_LOSES_WHAT_FOLLOWS = {"e-flooder": ("test-two",)}
+#: What a notebook that undoes its kernel's bound on printed messages may lose besides the test
+#: it floods in: its messages over the grader's per-message bound (MAX_OUTPUT_MESSAGE_BYTES) are
+#: dropped with their connection, and what the kernel sends while zmq connects again (the act's
+#: end, a later act's answer) may be lost too. Only that notebook's own tests, so not judged here.
+SELF_INFLICTED = {"g-unbounded-flooder": ("test-two",)}
 STOPPED_FLOODING = (
     rf"your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during a test and went on after the interrupt"
 )
@@ -142,9 +169,7 @@ def act_notebook():
 def hand_in(root: Path, release: Path, student: str, code: str) -> None:
     """Hand in the release with ``code`` in the answer cell."""
     nb = nbformat.read(str(release), as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
-            cell.source = textwrap.dedent(code).strip() + "\n"
+    cell(nb, "answer").source = textwrap.dedent(code).strip() + "\n"
     path = root / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
@@ -206,7 +231,7 @@ def _scores(root: Path, student: str) -> dict[str, float]:
 def test_honest_students_before_and_after_keep_their_exact_scores_and_each_act_costs_its_own_test(graded):
     root, out, _ = graded
     scores = {student: _scores(root, student) for student in STUDENTS}
-    for student, uncertain in FLOOD_LOSES_WHAT_FOLLOWS.items():
+    for student, uncertain in SELF_INFLICTED.items():
         scores[student] = {test: score for test, score in scores[student].items() if test not in uncertain}
     assert scores == EXPECTED, out[-5000:]
 
@@ -234,37 +259,47 @@ def test_an_act_that_ignores_the_interrupt_stops_its_kernel_and_the_tests_say_so
 
 def test_a_flooding_act_is_stopped_while_it_prints_and_the_grader_memory_stays_bounded(graded):
     root, out, peak = graded
-    (error,) = errors(autograded(root, "e-flooder"), "test-one")
-    assert re.fullmatch(
-        rf"ActError: your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during this test; it was stopped"
-        r"|ActError: the kernel running your code stopped during this test \("
-        + STOPPED_PAST_TIMEOUT
-        + r", so the kernel was stopped\)",
-        error,
+    flooder = autograded(root, "e-flooder")
+    (error,) = errors(flooder, "test-one")
+    assert error == (
+        f"ActError: your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during this test; it was stopped"
     ), error
-    # The flood is seen when its output arrives before the act's time runs out; when it arrives in
-    # pieces over the grader's message bound, which drops them, only the timeout sees the act. Either
-    # way the act ignored the interrupt and its kernel is stopped, and the reason says which it saw.
+    assert errors(flooder, "test-two") == []
     stubborn = autograded(root, "f-stubborn-flooder")
     (error,) = errors(stubborn, "test-one")
+    stopped = rf"\({STOPPED_FLOODING}, so the kernel was stopped\)"
+    assert re.fullmatch(r"ActError: the kernel running your code stopped during this test " + stopped, error), error
+    (after,) = errors(stubborn, "test-two")
+    assert re.fullmatch(r"ActError: the kernel running your code had stopped " + stopped, after), after
+    assert peak < GRADER_MEMORY_MIB << 20, f"the grader held {peak >> 20} MiB"
+
+
+def test_a_cell_that_prints_without_measure_keeps_only_the_bounded_output_and_its_points(graded):
+    """What the notebook's own cells print is kept up to MAX_KEPT_OUTPUT_CHARS in all; the rest
+    is dropped as it arrives (the memory bound is the flooding test's), and the cell says so."""
+    outputs = cell(autograded(graded[0], "h-cell-flooder"), "answer").outputs
+    texts = [output.get("text", "") for output in outputs]
+    assert texts[-1] == OUTPUT_NOT_KEPT, texts[-1][-200:]
+    assert 0 < sum(map(len, texts[:-1])) <= MAX_KEPT_OUTPUT_CHARS
+
+
+def test_a_flood_in_messages_over_the_bound_costs_only_its_own_test(graded):
+    """Its messages over the bound are dropped unread, so the flood is seen by the act's time
+    running out, or by the messages that were small enough to count; the honest student graded
+    after it keeps every point (the scores test)."""
+    (error,) = errors(autograded(graded[0], "g-unbounded-flooder"), "test-one")
     assert re.fullmatch(
-        r"ActError: the kernel running your code stopped during this test \(("
-        + STOPPED_FLOODING
-        + "|"
-        + STOPPED_PAST_TIMEOUT
-        + r"), so the kernel was stopped\)",
+        "|".join(
+            [
+                RAN_PAST,
+                rf"ActError: your code printed more than {MAX_ACT_OUTPUT_CHARS} characters during this test; it was "
+                r"stopped",
+                rf"ActError: the kernel running your code stopped during this test \(({STOPPED_PAST_TIMEOUT}|"
+                rf"{STOPPED_FLOODING}), so the kernel was stopped\)",
+            ]
+        ),
         error,
     ), error
-    (after,) = errors(stubborn, "test-two")
-    assert re.fullmatch(
-        r"ActError: the kernel running your code had stopped \(("
-        + STOPPED_FLOODING
-        + "|"
-        + STOPPED_PAST_TIMEOUT
-        + r"), so the kernel was stopped\)",
-        after,
-    ), after
-    assert peak < GRADER_MEMORY_MIB << 20, f"the grader held {peak >> 20} MiB"
 
 
 # bubblewrap behind a shim that says when a kernel's jail is being launched, and by which grader,
