@@ -1,5 +1,7 @@
 """Linear (one fused node), Sequential, activations and the loss."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -128,6 +130,40 @@ def test_fused_linear_gradients_equal_the_op_by_op_graph(bias):
         grads.append([x.grad, *(p.grad for p in layer.parameters())])
     for fused_grad, op_grad in zip(*grads, strict=True):
         np.testing.assert_array_equal(fused_grad, op_grad)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(
+    "needs", list(itertools.product([False, True], repeat=3)), ids=lambda n: "x{:d}-w{:d}-b{:d}".format(*n)
+)
+def test_linear_records_its_node_and_exact_gradients_whichever_parent_requires_grad(needs, bias):
+    # from_op asks the first parent (the weight) alone, then loops over all of them: a frozen
+    # weight with an input or bias that requires grad must still record the node, with the
+    # same gradients as when the weight is asked first; no parent requiring grad records none.
+    x_needs, w_needs, b_needs = needs
+    rng = np.random.default_rng(8)
+    layer = Linear(4, 3, bias=bias, seed=3)
+    if bias:
+        layer.bias.data[:] = rng.standard_normal(3)
+        layer.bias.requires_grad = b_needs
+    layer.weight.requires_grad = w_needs
+    x = Tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=x_needs)
+    upstream = rng.standard_normal((5, 3)).astype(np.float32)
+    out = layer(x)
+    expected_node = x_needs or w_needs or (bias and b_needs)
+    assert out.requires_grad == expected_node and (out._backward is not None) == expected_node
+    if not expected_node:
+        assert out._parents == () and out._saved == ()
+        return
+    (out * Tensor(upstream)).sum().backward()
+    want = {"x": upstream @ layer.weight.data.T, "weight": x.data.T @ upstream, "bias": upstream.sum(axis=0)}
+    for name, t, needed in (("x", x, x_needs), ("weight", layer.weight, w_needs), ("bias", layer.bias, b_needs)):
+        if t is None:
+            continue
+        if needed:
+            np.testing.assert_array_equal(t.grad, want[name], err_msg=name)
+        else:
+            assert t.grad is None, f"{name} does not require grad but got one"
 
 
 def test_layers_record_nothing_under_no_grad():

@@ -147,6 +147,25 @@ def test_from_op_records_a_node_only_when_a_parent_needs_a_gradient():
     assert not constant.requires_grad and constant.data is data
 
 
+@pytest.mark.parametrize("position", [0, 1, 2, None])
+def test_from_op_records_a_node_whichever_parent_requires_grad(position):
+    # The first parent is asked alone before the others are looped over: a node is recorded,
+    # with the same gradients, wherever the parent that requires grad stands, and not at all
+    # when none does.
+    parents = tuple(Tensor(np.full(2, i + 1, dtype=np.float32), requires_grad=i == position) for i in range(3))
+    node = Tensor.from_op(np.zeros(2, dtype=np.float32), parents, lambda g: (g, 2 * g, 3 * g))
+    if position is None:
+        assert not node.requires_grad and node._parents == () and node._backward is None
+        return
+    assert node.requires_grad and node._parents == parents
+    node.sum().backward()
+    for i, p in enumerate(parents):
+        if i == position:
+            np.testing.assert_array_equal(p.grad, np.full(2, i + 1, dtype=np.float32))
+        else:
+            assert p.grad is None
+
+
 # Every op, for the tests of what a recorded node keeps: (name, function of two tensors a, b).
 OPS = [
     ("add", lambda a, b: a + b),

@@ -12,9 +12,20 @@ from tinytorch.core.tensor import Tensor, matmul_backward
 _from_op = Tensor.from_op
 
 
+# A Linear node's parents are (weight, bias, x), or (weight, x) without bias: the parameters
+# first, since from_op asks the first parent alone whether a gradient is needed (see from_op).
+
+
 def _linear_backward(g: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple:
-    """Gradients of x @ weight + bias for x, weight and bias (summed over the batch)."""
-    return (*matmul_backward(g, x, weight), g.sum(axis=0))
+    """Gradients of x @ weight + bias for weight, bias (summed over the batch) and x."""
+    gx, gw = matmul_backward(g, x, weight)
+    return gw, g.sum(axis=0), gx
+
+
+def _linear_no_bias_backward(g: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple:
+    """Gradients of x @ weight for weight and x."""
+    gx, gw = matmul_backward(g, x, weight)
+    return gw, gx
 
 
 class Linear(Module):
@@ -70,9 +81,9 @@ class Linear(Module):
                 f"(expected input (batch, {wd.shape[0]}))"
             ) from None
         if bias is None:
-            return _from_op(out, (x, weight), matmul_backward, (xd, wd))
+            return _from_op(out, (weight, x), _linear_no_bias_backward, (xd, wd))
         out += bias.data  # in place: the matmul result is ours, so skip a second allocation
-        return _from_op(out, (x, weight, bias), _linear_backward, (xd, wd))
+        return _from_op(out, (weight, bias, x), _linear_backward, (xd, wd))
 
     __call__ = forward  # skip Module.__call__'s extra Python call on the hot path
 

@@ -79,10 +79,21 @@ class Tensor:
         where there is none). The ops pass a function defined once and the arrays or settings it
         needs as `saved`, rather than a closure over them: a closure built on every call is
         about a tenth of a small model's forward pass at batch 1 (benchmarks/bench_forward.py).
+
+        List first the parent that most often requires grad (a layer's weight before its
+        input): it is asked alone, before the others are looped over.
         """
         t = _new(Tensor)
         t.data, t.grad = data, None
-        if _grad_enabled and backward is not None:
+        if _grad_enabled and backward is not None and parents:
+            # The first parent is asked alone before the loop, and the recording is written out
+            # twice, because one instruction less per node is measurable: an op lists first the
+            # input that most often requires grad (a layer its weight), and the loop's iterator
+            # (or a flag, or a helper call) costs more than the test (benchmarks/bench_forward.py).
+            if parents[0].requires_grad:
+                t.requires_grad, t._parents, t._backward = True, parents, backward
+                t._saved = saved
+                return t
             for p in parents:
                 if p.requires_grad:
                     t.requires_grad, t._parents, t._backward = True, parents, backward
