@@ -8,6 +8,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: nbgrader's configuration of the course: nbgrader reads it in the folder it runs in, the root.
+NBGRADER_CONFIG = REPO / "nbgrader_config.py"
+
 #: nbgrader's id of the capstone assignment and of its one notebook.
 ASSIGNMENT_ID = "20_capstone"
 NOTEBOOK_ID = "capstone"

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinytorch.olympics.cli import positive_int
+from tinytorch.submission.schema_check import import_jsonschema
 from tinytorch_course.grading.cluster import TaskFailure, dask_client, run_tasks, tasks_per_host
 from tinytorch_course.grading.gradebook import (
     import_api,
@@ -280,6 +281,9 @@ def _read_inputs(
 ) -> tuple[CourseBundle, dict, NotebookNode, dict[str, HandIn]]:
     """The bundle every task shares, the gradebook's records of ``students``, the assignment's
     notebook and the hand-in of each student."""
+    # The first import of nbformat (here) imports jsonschema: without the IRI grammar it would
+    # build for formats nothing here checks (see forkserver.preload), a second of a core less.
+    import_jsonschema()
     bundle = course_bundle(course_root, options, assignment)
     records = student_records(course_root / GRADEBOOK, assignment, students)
     given = _assignment_notebook(course_root)

@@ -1,11 +1,13 @@
 """How a grading task starts stock nbgrader: exactly ``python -m nbgrader <args>``, but in a
 process forked from a server that has imported nbgrader already.
 
-Importing nbgrader (nbconvert, SQLAlchemy, jsonschema's format checkers, ...) takes about 2 s of
-a core, half as long as grading a notebook. The server pays it once per host for a LocalCluster:
-the coordinator starts it before the workers, so the import runs while they start, and gives
-them its address in ``TINYTORCH_NBGRADER_SERVER``. A worker of another cluster starts its own
-server when it joins (:func:`warm`).
+Importing nbgrader (nbconvert, SQLAlchemy, jsonschema, ...) takes about a second of a core, and
+each run would then load the course's ``nbgrader_config.py`` (its preprocessors, numpy, the
+student package's modules) and set up nbgrader's SQLAlchemy mappers on its first gradebook query:
+together about a third of a second more per run, once per task. The server pays all of it once
+per host (:func:`preload`) for a LocalCluster: the coordinator starts it before the workers, so
+the imports run while they start, and gives them its address in ``TINYTORCH_NBGRADER_SERVER``. A
+worker of another cluster starts its own server when it joins (:func:`warm`).
 
 For each run the server forks a watcher, which forks the run: a fresh process that runs nbgrader's
 own ``__main__`` with its own arguments, working folder, environment and log. The watcher sends
@@ -16,8 +18,10 @@ server ends when the process that started it does.
 
 from __future__ import annotations
 
+import ast
 import atexit
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -33,8 +37,12 @@ import threading
 import traceback
 from pathlib import Path
 
-#: Modules the server imports once: nbgrader's applications and what they pull in.
-PRELOAD = ("nbgrader.apps.nbgraderapp", "nbclient", "jupyter_client")
+from tinytorch.submission.schema_check import import_jsonschema
+from tinytorch_course.paths import NBGRADER_CONFIG, REPO, THREAD_VARIABLES
+
+#: Modules the server imports once: nbgrader's applications and what they pull in, its gradebook
+#: API; then those the course's ``nbgrader_config.py`` imports (:func:`config_imports`).
+PRELOAD = ("nbgrader.apps.nbgraderapp", "nbgrader.api", "nbclient", "jupyter_client")
 
 #: The variable that gives a worker the address of its host's server.
 SERVER_VARIABLE = "TINYTORCH_NBGRADER_SERVER"
@@ -135,12 +143,51 @@ def _die_with_parent() -> None:
 # -- the server's side -------------------------------------------------------------------------
 
 
-def serve(listener_fd: int, alive_fd: int) -> None:
-    """The server's loop: import :data:`PRELOAD`, then fork a watcher per request, until
-    ``alive_fd`` (the read end of a pipe its owner holds open) reaches its end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is for the coordinator, which ends us
-    for name in PRELOAD:
+def config_imports(config: Path = REPO / NBGRADER_CONFIG) -> list[str]:
+    """The modules ``config`` imports at its top level, read from its syntax, never run: what every
+    nbgrader run loads with it."""
+    tree = ast.parse(config.read_text(encoding="utf-8"), filename=str(config))
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def preload_names() -> list[str]:
+    """What :func:`preload` imports, in order: :data:`PRELOAD`, then :func:`config_imports`."""
+    return [*PRELOAD, *(name for name in config_imports() if name not in PRELOAD)]
+
+
+def preload() -> list[str]:
+    """Import in this process what every nbgrader run needs (:data:`PRELOAD`, then
+    :func:`config_imports`), set up nbgrader's gradebook mappers, and freeze what is loaded out of
+    the garbage collector's reach; returns the modules imported, in order."""
+    # jsonschema (nbformat's validator) without the rfc3987_syntax package: with it, jsonschema
+    # builds an IRI grammar at import (1.1-1.4 s of a core) for its "iri" formats, which no schema
+    # of nbformat, nbgrader or nbconvert names. A run is forked from here, so it never builds it.
+    import_jsonschema()
+    # numpy (which the course's preprocessors import) starts no math threads here: nbgrader does
+    # no math, and a fork keeps none of a parent's threads. Each run's environment is its own.
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+    names = preload_names()
+    for name in names:
         importlib.import_module(name)
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()  # else each run sets nbgrader's ORM up on its first gradebook query
+    gc.freeze()  # the runs' collections then skip what every run shares (and leave its pages shared)
+    return names
+
+
+def serve(listener_fd: int, alive_fd: int) -> None:
+    """The server's loop: :func:`preload`, then fork a watcher per request, until ``alive_fd``
+    (the read end of a pipe its owner holds open) reaches its end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is for the coordinator, which ends us
+    preloaded = preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the watchers
     with socket.socket(fileno=listener_fd) as listener:
         while True:
@@ -154,7 +201,7 @@ def serve(listener_fd: int, alive_fd: int) -> None:
                 conn.close()
                 continue
             if request.get("status"):
-                status = {"pid": os.getpid(), "preloaded": [m for m in PRELOAD if m in sys.modules]}
+                status = {"pid": os.getpid(), "preloaded": preloaded}
                 conn.sendall(json.dumps(status).encode())
                 conn.close()
                 continue

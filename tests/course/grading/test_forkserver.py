@@ -4,6 +4,7 @@ that asked, or the one that started the server, is gone."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -33,7 +34,7 @@ def _use(server, monkeypatch) -> None:
 def test_the_server_answers_once_it_has_imported_nbgrader(server, monkeypatch):
     _use(server, monkeypatch)
     status = forkserver.server_status()
-    assert status == {"pid": server.process.pid, "preloaded": list(forkserver.PRELOAD)}
+    assert status == {"pid": server.process.pid, "preloaded": forkserver.preload_names()}
 
 
 def test_each_run_is_nbgrader_with_its_own_exit_code_log_and_environment(server, monkeypatch, tmp_path):
@@ -53,6 +54,25 @@ def test_each_run_is_nbgrader_with_its_own_exit_code_log_and_environment(server,
     out = tmp_path / "probe.log"
     assert forkserver.run_module("tests.course.grading.forkserver_probe", ["a", "b"], tmp_path, env, out) == 7
     assert out.read_text().split() == [str(tmp_path), "only-this", "a", "b"]
+
+
+def test_runs_share_what_the_server_loaded_but_never_its_event_key(server, monkeypatch, tmp_path):
+    _use(server, monkeypatch)
+    env = {"PATH": os.environ["PATH"]}  # no TINYTORCH_GRADING_KEY: each run draws its own
+    found = []
+    for k in range(2):
+        log = tmp_path / f"state{k}.log"
+        assert forkserver.run_module("tests.course.grading.forkserver_state_probe", [], REPO, env, log) == 0
+        found.append(json.loads(log.read_text()))
+    for state in found:
+        assert state["loaded"] == {
+            "tinytorch_course.grading.jail.events": True,
+            "nbgrader.api": True,
+            "jsonschema": True,
+            "rfc3987_syntax": False,
+        }
+        assert state["mappers_configured"] is True
+    assert found[0]["key"] != found[1]["key"]
 
 
 def _grandchildren(pid: int) -> list[psutil.Process]:

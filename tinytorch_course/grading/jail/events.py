@@ -48,14 +48,21 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-# This process's key when its environment names none (a stock `nbgrader autograde` run).
-_PROCESS_KEY = new_key()
+# This process's key when its environment names none (a stock `nbgrader autograde` run), drawn
+# when first needed, not on import: the fork server imports this module once and forks every
+# nbgrader run from itself, and a key drawn there would be every run's.
+_process_key: str | None = None
 
 
 def event_key() -> str:
     """The key this process signs its event lines with: ``TINYTORCH_GRADING_KEY`` when set, else
     a random key of its own."""
-    return os.environ.get(EVENT_KEY_VARIABLE) or _PROCESS_KEY
+    global _process_key
+    if os.environ.get(EVENT_KEY_VARIABLE):
+        return os.environ[EVENT_KEY_VARIABLE]
+    if _process_key is None:
+        _process_key = new_key()
+    return _process_key
 
 
 @dataclass(frozen=True)

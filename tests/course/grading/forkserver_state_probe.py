@@ -1,0 +1,18 @@
+"""Run by tests/course/grading/test_forkserver.py through the nbgrader server: prints, as JSON, what
+the run found loaded (the grading modules, jsonschema's IRI grammar, nbgrader's ORM set up) and
+the event key it signs with when its environment gives none."""
+
+import json
+import sys
+
+if __name__ == "__main__":
+    loaded = {
+        name: name in sys.modules
+        for name in ("tinytorch_course.grading.jail.events", "nbgrader.api", "jsonschema", "rfc3987_syntax")
+    }
+    from nbgrader.api import Student
+    from sqlalchemy import inspect
+
+    from tinytorch_course.grading.jail.events import event_key
+
+    print(json.dumps({"loaded": loaded, "mappers_configured": inspect(Student).configured, "key": event_key()}))
