@@ -33,9 +33,14 @@ from tinytorch_course.grading.preprocessors.failunreadable import FailUnreadable
 from tinytorch_course.grading.preprocessors.restorelockedcells import RestoreLockedCells
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import SanitizeHiddenTests
 from tinytorch_course.grading.preprocessors.twokernelexecute import TwoKernelExecute
+from tinytorch_course.grading.timestamps import read_timestamps_without_links
 from tinytorch_course.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+# nbgrader reads a hand-in's timestamp.txt itself, before any hook: read it without following a
+# link, a plain small file only (tinytorch_course/grading/timestamps.py).
+read_timestamps_without_links()
 
 c.CourseDirectory.source_directory = SOURCE_DIRECTORY
 c.CourseDirectory.release_directory = RELEASE_DIRECTORY

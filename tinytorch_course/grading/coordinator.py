@@ -45,7 +45,13 @@ from tinytorch_course.grading.gradebook import (
     student_records,
     template_gradebook,
 )
-from tinytorch_course.grading.handed_in import TooLarge, Unreadable, folder_names, read_beneath, read_handed_in
+from tinytorch_course.grading.handed_in import (
+    TIMESTAMP,
+    Unreadable,
+    folder_names,
+    read_handed_in,
+    read_timestamp,
+)
 from tinytorch_course.grading.names import printable, refusal
 from tinytorch_course.grading.report import (
     NOT_GRADED,
@@ -299,11 +305,6 @@ def _guarded_hand_in(course_root: Path, student: str, given: NotebookNode, assig
         return HandIn({}, f"the hand-in could not be read ({type(error).__name__})", None)
 
 
-#: The file of a submitted folder nbgrader reads besides the notebook: when it was handed in.
-TIMESTAMP = "timestamp.txt"
-TIMESTAMP_BYTES = 1024
-
-
 @dataclass(frozen=True)
 class HandIn:
     """One student's hand-in as grading sees it: the files a task is sent (the canonical
@@ -334,10 +335,9 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
 
     folder, name = Path(course_root) / SUBMITTED, f"{NOTEBOOK_ID}.ipynb"
     files = {}
-    try:
-        files[TIMESTAMP] = read_beneath(folder, (student, assignment, TIMESTAMP), TIMESTAMP_BYTES)
-    except (OSError, TooLarge):  # none, or not a plain small file: graded as handed in on time
-        pass
+    timestamp = read_timestamp(folder, (student, assignment, TIMESTAMP))
+    if timestamp is not None:
+        files[TIMESTAMP] = timestamp
     try:
         cells = read_handed_in(folder, (student, assignment, name))
     except FileNotFoundError:

@@ -35,6 +35,10 @@ MAX_BYTES = 64 * 1024 * 1024
 #: The deepest bracket nesting read. A notebook needs about ten (widget state a few more); far
 #: below the depth at which a recursive JSON reader or validator runs out of stack.
 MAX_DEPTH = 100
+#: The file of a submitted folder nbgrader reads besides the notebook: when it was handed in.
+TIMESTAMP = "timestamp.txt"
+#: The longest timestamp file read (nbgrader writes about 30 bytes).
+TIMESTAMP_BYTES = 1024
 
 # A JSON string, escapes included; its brackets are text, not nesting.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -142,6 +146,16 @@ def read_beneath(folder: Path, parts: Sequence[str], limit: int = MAX_BYTES) -> 
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_timestamp(folder: Path, parts: Sequence[str]) -> bytes | None:
+    """The bytes of the hand-in's timestamp file ``folder/parts...`` (:data:`TIMESTAMP`, read as
+    :func:`read_beneath` reads, at most :data:`TIMESTAMP_BYTES`); None when there is none, or it
+    is not a plain small file (a link, a FIFO, a device, a folder): graded as handed in on time."""
+    try:
+        return read_beneath(folder, parts, TIMESTAMP_BYTES)
+    except (OSError, TooLarge):
+        return None
 
 
 def folder_names(folder: Path, parts: Sequence[str]) -> list[str]:

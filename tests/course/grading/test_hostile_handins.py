@@ -16,6 +16,7 @@ or in nbformat 3) score what a blank notebook does, and are put up for review.""
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 from test_hostile import (
     CELL_TIMEOUT,
     LIMITS,
@@ -179,6 +181,27 @@ def _hand_in(root: Path, student: str, release, source) -> None:
         (folder / "numpy.py").write_text(NUMPY_SHADOW)
     if student == "h-link-beside":
         (folder / "notes.txt").symlink_to(SOURCE_PY)
+    _timestamp(root, folder, student)
+
+
+#: The timestamp each student leaves beside the notebook: a plain file, a FIFO (nbgrader's own
+#: reader would block the run on it), a link to /dev/zero (it would read until memory runs out),
+#: and a link to a plain timestamp file elsewhere.
+TIMESTAMPS = {"a-partial": "plain", "h-numpy-beside": "fifo", "h-skip-tags": "zero", "h-link-beside": "link"}
+WHEN = "2026-12-01 10:00:00.000000 UTC"
+
+
+def _timestamp(root: Path, folder: Path, student: str) -> None:
+    kind, path = TIMESTAMPS.get(student), folder / "timestamp.txt"
+    if kind == "plain":
+        path.write_text(WHEN)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "link":
+        (root / "when.txt").write_text(WHEN)
+        path.symlink_to(root / "when.txt")
 
 
 def expected_lost(student: str, points: dict[str, float]) -> set[str]:
@@ -212,7 +235,8 @@ def batch(built_course, tmp_path_factory) -> Batch:
         _hand_in(root, student, release, source)
         _hand_in(stock_root, student, release, source)
     options = [f"--Execute.timeout={CELL_TIMEOUT}"] + [f"--JailSettings.{k}={v}" for k, v in LIMITS.items()]
-    run = {"ok": None, "cwd": REPO, "env": nbgrader_env()}  # the tests judge both runs
+    # the tests judge both runs; one that never ends (a FIFO read) fails them
+    run = {"ok": None, "cwd": REPO, "env": nbgrader_env(), "timeout": 1200}
     # the two courses share nothing: graded at once
     parallel, stock = run_together(
         lambda: run_process(
@@ -302,6 +326,18 @@ def test_execution_metadata_comes_from_the_assignment(batch):
         nb = nbformat.read(str(autograded_path(root, "h-skip-tags")), as_version=4)
         tests = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
         assert tests and all(any(o.output_type == "error" for o in c.outputs) for c in tests)
+
+
+def test_only_a_plain_timestamp_file_is_read(batch):
+    """Both graders read a plain timestamp file; a FIFO, a link to /dev/zero and a link to a plain
+    timestamp elsewhere are read by neither (the batch still ends: above), so those hand-ins count
+    as handed in on time, like one with no timestamp."""
+    expected = {student: None for student in (*CONTROLS, *ATTACKERS)}
+    expected["a-partial"] = datetime.datetime(2026, 12, 1, 10, 0)
+    for root in (batch.root, batch.stock_root):
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+            found = {s: gradebook.find_submission(ASSIGNMENT_ID, s).timestamp for s in expected}
+        assert found == expected, root
 
 
 def test_only_the_notebook_reaches_the_jail(batch):
