@@ -29,7 +29,8 @@ from tinytorch_course.paths import ASSIGNMENT_ID  # noqa: F401
 
 #: Code that never ends, for a student's infinite loop: a per-cell timeout interrupts it and a
 #: budget stops it as it would a spinning one, and it sleeps, so the graders and tests beside it
-#: keep the cores (both are wall-clock limits; the jail's own tests keep their spinning attackers).
+#: keep the cores (both are wall-clock limits; test_jail.py keeps one spinning attacker, its
+#: interrupt-ignoring loop stopped at the budget).
 LOOP_FOREVER = "import time\nwhile True:\n    time.sleep(0.05)\n"
 
 

@@ -236,12 +236,14 @@ get_ipython().events.register("pre_run_cell", lambda info: time.sleep({sleep_s})
 _report(hooks="registered")
 """
 
+# It sleeps between checks, so the graders beside it keep the cores: ignoring the interrupt is the
+# attack (the jail's own tests keep a spinning one, in test_jail.py).
 IGNORE_INTERRUPTS = """
-import signal
+import signal, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 _report(looping=True)
 while True:
-    pass
+    time.sleep(0.05)
 """
 
 # Tampering with its own kernel: every later cell (the restored tests included) is rewritten to

@@ -33,7 +33,7 @@ from jail_course import (
     run_nbgrader,
     submit,
 )
-from test_jail import LOOP
+from pipeline_helpers import LOOP_FOREVER
 
 MEMORY_MIB = 1024
 CHILD_MIB = 250
@@ -79,7 +79,7 @@ def graded(tmp_path_factory):
     release = build_course(root)
     for student, count in {"a-under": UNDER, "b-over": OVER, "c-under": UNDER}.items():
         submit(root, release, student, children(count))
-    submit(root, release, "d-loop", LOOP)
+    submit(root, release, "d-loop", LOOP_FOREVER)  # asleep: only the budget ends it
     result = run_nbgrader(root, "autograde", ASSIGNMENT, *SETTINGS)
     left = {parent: sorted(entry.name for entry in os.scandir(parent) if entry.is_dir()) for parent in parents()}
     yield root, result, left
