@@ -35,13 +35,20 @@ class BuiltCourse:
 
 
 @pytest.fixture(scope="session")
-def built_course(tmp_path_factory) -> BuiltCourse:
+def run_folder(tmp_path_factory) -> Path:
+    """The run's temporary folder, which every test process of the run shares (under
+    pytest-xdist each process has a base folder of its own inside it): what is built once per
+    run goes there, under a lock."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+
+
+@pytest.fixture(scope="session")
+def built_course(run_folder: Path) -> BuiltCourse:
     """Built once per run: under pytest-xdist the first test process to need it builds it in the
     run's temporary folder, which every process of the run shares, and the others wait for it
     and read it (no test writes into it: they grade copies)."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
+    shared = run_folder
     root, out = shared / "course", shared / "course" / "capstone.ipynb"
     with locked(shared / "course.lock"):
         if not out.is_file():  # written last: a build that failed half-way is started over

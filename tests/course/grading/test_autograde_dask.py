@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +20,11 @@ import psutil
 import pytest
 
 from tests.processes import log_tail
-from tinytorch_course.grading.coordinator import run_sequential
 from tinytorch_course.grading.report import GRADED, NOT_GRADED, REPORT_CSV, read_report
 from tinytorch_course.paths import NOTEBOOK_ID, REPO, SOURCE_DIRECTORY, nbgrader_env, submission_path
 
-from pipeline_helpers import gradebook_rows, mutate, reference_submission, wait_until, write_submission
+from archetypes import archetypes
+from pipeline_helpers import gradebook_rows, wait_until, write_submission
 
 #: A task whose worker dies is tried this many times in all (the scheduler's allowed failures + 1).
 TRIES = 2
@@ -200,45 +199,25 @@ def _start_grading(cluster: Cluster, root: Path) -> subprocess.Popen:
     )
 
 
+#: The batch: students of this course -> the archetype each hands in (two hand in the same).
+AS_ARCHETYPES = {"ana": "reference", "ben": "forward-not-done", "cal": "untouched", "dee": "reference"}
+
+
 @pytest.fixture(scope="module")
 def batch(built_course) -> dict:
-    reference = reference_submission(built_course.release, built_course.source)
-    no_forward = mutate(
-        reference, "simple-mlp", [("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")]
-    )
-    return {"ana": reference, "ben": no_forward, "cal": built_course.release, "dee": reference}
+    handins = archetypes(built_course.release, built_course.source)
+    return {student: handins[archetype][0] for student, archetype in AS_ARCHETYPES.items()}
 
 
-@dataclass
-class StockRun:
-    """The batch being graded by stock sequential nbgrader, the reference for every cluster run."""
-
-    root: Path
-    run: Future  # of run_sequential: the students it did not grade
-
-    def graded(self) -> Path:
-        """The course root, once the stock run has graded every student."""
-        assert self.run.result() == [], "stock nbgrader did not grade every student"
-        return self.root
-
-
-@pytest.fixture(scope="module")
-def stock(built_course, batch, tmp_path_factory) -> Iterator[StockRun]:
-    """Stock grading runs in a thread of its own while the cluster grades the same batch (they
-    share nothing), and the tests wait for it only when they compare."""
-    root = _course(built_course, tmp_path_factory.mktemp("stock"), batch)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield StockRun(root, pool.submit(run_sequential, root, list(batch), []))
-
-
-def test_a_killed_worker_costs_nobody_their_score(cluster, built_course, batch, stock, tmp_path):
+def test_a_killed_worker_costs_nobody_their_score(cluster, built_course, batch, stock_graded, tmp_path):
     cluster.ensure_workers(2)
     root = _course(built_course, tmp_path, batch)
     grading = _start_grading(cluster, root)
     victim, started = _kill_a_grading_worker(cluster)
     out, err = grading.communicate(timeout=WAIT_S * 2)
     assert grading.returncode == 0, out + err
-    assert gradebook_rows(root, list(batch)) == gradebook_rows(stock.graded(), list(batch))
+    assert stock_graded.failed == (), "stock nbgrader did not grade every student"
+    assert gradebook_rows(root, list(batch)) == stock_graded.rows(AS_ARCHETYPES)
     report = read_report(root / REPORT_CSV)
     assert report[victim]["status"] == GRADED and report[victim]["reason"] == "", report[victim]
     assert all((root / "autograded" / s / "20_capstone" / f"{NOTEBOOK_ID}.ipynb").is_file() for s in batch)

@@ -2,7 +2,8 @@
 task starts from (the course gradebook without its students, made by SQL) and the roster records
 and scores read in bulk. Each is checked against what nbgrader's own API gives one student at a
 time, on a course gradebook holding graded-looking students; and end to end, a forced regrade
-of known students by `make autograde` keeps their roster entries and stock nbgrader's scores."""
+of known students by `make autograde` keeps their roster entries and the scores stock nbgrader
+gives the same hand-ins (graded once per run: tests/course/grading/archetypes.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import run_together
-from tinytorch_course.grading.coordinator import autograde, run_sequential
+from tinytorch_course.grading.coordinator import autograde
 from tinytorch_course.grading.gradebook import (
     STUDENT_TABLES,
     copy_gradebook,
@@ -24,9 +24,10 @@ from tinytorch_course.grading.gradebook import (
     student_records,
     template_gradebook,
 )
-from tinytorch_course.paths import ASSIGNMENT_ID, SOURCE_DIRECTORY, submission_path
+from tinytorch_course.paths import ASSIGNMENT_ID, SOURCE_DIRECTORY
 
-from pipeline_helpers import gradebook_rows, mutate, reference_submission, write_submission
+from archetypes import archetypes, write_handin
+from pipeline_helpers import gradebook_rows
 
 STUDENTS = 40
 EXTENSION = datetime.timedelta(days=2)
@@ -108,33 +109,23 @@ def test_records_and_scores_match_nbgrader_one_student_at_a_time(course_gradeboo
     assert student_records(course_gradebook, ASSIGNMENT_ID, ["never-seen"]) == {}
 
 
-def test_a_regrade_of_known_students_keeps_their_roster_and_scores_as_stock(built_course, tmp_path):
-    reference = reference_submission(built_course.release, built_course.source)
-    batch = {
-        "ana": reference,
-        "ben": mutate(
-            reference, "simple-mlp", [("return self.fc2(self.relu(self.fc1(x)))", "raise NotImplementedError()")]
-        ),
-    }
-    roots = {}
-    for name in ("stock", "cluster"):
-        roots[name] = root = tmp_path / name
-        shutil.copytree(built_course.root / SOURCE_DIRECTORY, root / SOURCE_DIRECTORY)
-        shutil.copy(built_course.root / "gradebook.db", root / "gradebook.db")
-        for student, nb in batch.items():
-            write_submission(nb, submission_path(root, student))
-    # the two courses share nothing: graded at the same time
-    graded = run_together(
-        lambda: autograde(roots["cluster"], jobs=2), lambda: run_sequential(roots["stock"], list(batch), [])
-    )
-    assert graded == [[], []], "(cluster, stock): students not graded"
-    with open_gradebook(sqlite_url(roots["cluster"] / "gradebook.db")) as gb:
+def test_a_regrade_of_known_students_keeps_their_roster_and_scores_as_stock(built_course, stock_graded, tmp_path):
+    handins = archetypes(built_course.release, built_course.source)
+    as_archetypes = {"ana": "reference", "ben": "forward-not-done"}
+    root = tmp_path / "cluster"
+    shutil.copytree(built_course.root / SOURCE_DIRECTORY, root / SOURCE_DIRECTORY)
+    shutil.copy(built_course.root / "gradebook.db", root / "gradebook.db")
+    for student, archetype in as_archetypes.items():
+        write_handin(root, student, handins[archetype][0])
+    assert autograde(root, jobs=2) == [], "students not graded"
+    assert stock_graded.failed == (), "stock nbgrader did not grade every student"
+    with open_gradebook(sqlite_url(root / "gradebook.db")) as gb:
         gb.update_or_create_student("ben", first_name="Ben", email="ben@uni.edu")
         gb.db.commit()
-    assert autograde(roots["cluster"], jobs=2, force=True) == []
-    rows = gradebook_rows(roots["cluster"], list(batch))
-    assert rows == gradebook_rows(roots["stock"], list(batch))
+    assert autograde(root, jobs=2, force=True) == []
+    rows = gradebook_rows(root, list(as_archetypes))
+    assert rows == stock_graded.rows(as_archetypes)
     assert rows["ben"]["grades"]["test-simple-mlp"][0] == 0 and rows["ana"]["score"] == 100
-    with open_gradebook(sqlite_url(roots["cluster"] / "gradebook.db")) as gb:
+    with open_gradebook(sqlite_url(root / "gradebook.db")) as gb:
         ben = gb.find_student("ben")
         assert (ben.first_name, ben.email) == ("Ben", "ben@uni.edu"), "the roster survives a regrade"
