@@ -85,7 +85,7 @@ def train_baseline(X_train: np.ndarray, y_train: np.ndarray, *, epochs: int = 30
     return model
 
 
-# ---- from src/20_capstone/20_capstone.py:248 (cell 'benchmark-report-class')
+# ---- from src/20_capstone/20_capstone.py:251 (cell 'benchmark-report-class')
 class BenchmarkReport:
     """The measurements of one model: metrics, raw latency samples, settings and machine.
 
@@ -139,7 +139,7 @@ class BenchmarkReport:
         return f"BenchmarkReport({self.model_name!r}, {state})"
 
 
-# ---- from src/20_capstone/20_capstone.py:346 (cell 'benchmark-report')
+# ---- from src/20_capstone/20_capstone.py:349 (cell 'benchmark-report')
 def measure_model(model: Any, X: np.ndarray, y: np.ndarray, *, num_runs: int, warmup_runs: int,
                   batch_size: int, progress: bool = False, name: str = "model") -> tuple:
     """Measure `model` on a test set: `(metrics, latency_samples_ms, measurement)`.
@@ -183,7 +183,7 @@ def measure_model(model: Any, X: np.ndarray, y: np.ndarray, *, num_runs: int, wa
     return metrics, samples, {"num_runs": int(num_runs), "warmup_runs": int(warmup_runs), "batch_size": int(rows)}
 
 
-# ---- from src/20_capstone/20_capstone.py:875 (cell 'submission-helpers')
+# ---- from src/20_capstone/20_capstone.py:878 (cell 'submission-helpers')
 from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.values import compact_samples, safe_ratio
 
@@ -209,7 +209,7 @@ def _check_submission_arguments(baseline_report: Any, optimized_report: Any, tec
         raise ValueError(f"techniques_applied: expected a list of strings, got {techniques_applied!r}")
 
 
-# ---- from src/20_capstone/20_capstone.py:935 (cell 'generate-submission')
+# ---- from src/20_capstone/20_capstone.py:938 (cell 'generate-submission')
 def generate_submission(baseline_report: BenchmarkReport, optimized_report: Optional[BenchmarkReport] = None,
                         student_name: Optional[str] = None,
                         techniques_applied: Optional[list] = None) -> dict:
@@ -259,14 +259,14 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
     return submission
 
 
-# ---- from src/20_capstone/20_capstone.py:1165 (cell 'schema-helpers')
+# ---- from src/20_capstone/20_capstone.py:1168 (cell 'schema-helpers')
 from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
 from tinytorch.submission.paths import json_path, lookup
 from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 
-# ---- from src/20_capstone/20_capstone.py:1205 (cell 'validator')
+# ---- from src/20_capstone/20_capstone.py:1208 (cell 'validator')
 def submission_errors(submission: Any) -> list:
     """Every problem of `submission` as 'path: message' strings; empty when it is valid."""
     errors = schema_errors(submission)
@@ -316,7 +316,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:1500 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:1503 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
