@@ -240,8 +240,17 @@ def _watch(conn: socket.socket, request: dict) -> None:
 
 
 def _run_main(module: str, args: list[str], cwd: str, env: dict[str, str], log_path: str) -> None:
-    """Run ``module`` as ``__main__`` in this fresh process and end it with its exit code."""
+    """Run ``module`` as ``__main__`` in this fresh process, leading a session of its own, and end
+    it with its exit code."""
     _die_with_parent()
+    # Where Linux groups the scheduling by session (autogroup, the default of desktop kernels and
+    # of this course's machines), every session gets an equal share of a busy machine's cores,
+    # whatever its number of processes. In the server's session, the runs of a host's workers
+    # would share one session's share, as one stock `nbgrader autograde` has it all to itself,
+    # and on a shared machine make autograde's parallel runs were no faster than one (rounds at
+    # 0.86-1.13x stock). A jailed kernel leads its own session already (bubblewrap's
+    # --new-session). The run still dies with its watcher (above), and a ^C ends the watcher.
+    os.setsid()
     code = 1
     try:
         os.chdir(cwd)

@@ -1,8 +1,10 @@
 """Run by tests/course/grading/test_forkserver.py through the nbgrader server: prints, as JSON, what
 the run found loaded (the grading modules, jsonschema's IRI grammar, nbgrader's ORM set up) and
-the event key it signs with when its environment gives none."""
+the event key it signs with when its environment gives none, and whether it leads its own
+session."""
 
 import json
+import os
 import sys
 
 if __name__ == "__main__":
@@ -15,4 +17,13 @@ if __name__ == "__main__":
 
     from tinytorch_course.grading.jail.events import event_key
 
-    print(json.dumps({"loaded": loaded, "mappers_configured": inspect(Student).configured, "key": event_key()}))
+    print(
+        json.dumps(
+            {
+                "loaded": loaded,
+                "mappers_configured": inspect(Student).configured,
+                "key": event_key(),
+                "own_session": os.getsid(0) == os.getpid(),
+            }
+        )
+    )

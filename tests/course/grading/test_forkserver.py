@@ -56,7 +56,7 @@ def test_each_run_is_nbgrader_with_its_own_exit_code_log_and_environment(server,
     assert out.read_text().split() == [str(tmp_path), "only-this", "a", "b"]
 
 
-def test_runs_share_what_the_server_loaded_but_never_its_event_key(server, monkeypatch, tmp_path):
+def test_runs_share_what_the_server_loaded_but_not_its_event_key_or_session(server, monkeypatch, tmp_path):
     _use(server, monkeypatch)
     env = {"PATH": os.environ["PATH"]}  # no TINYTORCH_GRADING_KEY: each run draws its own
     found = []
@@ -72,6 +72,7 @@ def test_runs_share_what_the_server_loaded_but_never_its_event_key(server, monke
             "rfc3987_syntax": False,
         }
         assert state["mappers_configured"] is True
+        assert state["own_session"] is True, "a run shares the server's session (and its CPU share)"
     assert found[0]["key"] != found[1]["key"]
 
 
