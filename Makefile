@@ -57,12 +57,20 @@ PYTEST          := $(PY) -m pytest --durations=15
 PARALLEL        := -n 2 --dist loadfile --no-loadscope-reorder
 .PHONY: test-quick test-course test-grading test-jail test-book test-browser
 
-# Before the suite: the apt-get installs one after the other (dpkg allows one at a time), then
-# lint, the book and the student venv side by side (each is mostly one process: mypy, the book's
-# kernel, pip), each one's output shown whole when it ends.
-test: install install-chromium install-bwrap
-	$(MAKE) --no-print-directory -j 2 --output-sync=target lint book student-venv
+# Before the suite: the apt-get installs one after the other (dpkg allows one at a time), the
+# student edition (a test checks build/student is current), then the timing tests alone. Then lint
+# runs beside the rest of the suite, and the suite builds the book afresh (`make book`, strict:
+# the old one is removed here) and the student venv (cached) when a test first needs them: each is
+# mostly one process (mypy, the book's kernel, pip), so they fill the cores the grading batches
+# leave idle instead of running before them on a core each. Each output line is shown as it comes.
+test: install install-chromium install-bwrap student
 	$(PY) -m pytest -m timing
+	rm -rf _build
+	$(MAKE) --no-print-directory -j 2 --output-sync=line lint test-parallel
+
+# the suite past the timing tests (what `make test` runs beside lint)
+.PHONY: test-parallel
+test-parallel: install
 	$(PYTEST) $(PARALLEL) -m "not timing"
 
 # framework, submission format and capstone units: under a minute

@@ -11,27 +11,32 @@ from __future__ import annotations
 import pytest
 
 #: Test files by how long they take in `make test` (measured per file, wall and CPU, with
-#: ``--durations``), longest first. Update it when a file's cost changes by much.
+#: ``--durations``), longest first. Update it when a file's cost changes by much. The first book
+#: file builds the book (`make test` removes it) and the first student-venv file may build the
+#: venv: each comes early, and the other files that need them come after long ones, so no process
+#: waits for the other's build.
 LONGEST_FIRST = (
     "tests/course/grading/test_autograde.py",
+    "tests/course/grading/jail/test_lifetime.py",
     "tests/course/grading/test_hostile.py",
+    "tests/course/grading/test_hostile_handins.py",
+    "tests/book/test_book_browser.py",
+    "tests/course/grading/preprocessors/test_restorelockedcells.py",
+    "tests/course/grading/test_autograde_dask.py",
     "tests/course/grading/test_hostile_batch.py",
+    "tests/course/student/test_student_venv.py",
+    "tests/course/grading/test_gradebook.py",
+    "tests/course/grading/jail/test_jail.py",
     "tests/course/grading/test_hostile_kernel.py",
     "tests/course/grading/test_grading_report.py",
-    "tests/course/grading/jail/test_lifetime.py",
-    "tests/course/grading/test_gradebook.py",
-    "tests/course/grading/test_hostile_handins.py",
-    "tests/course/grading/test_cluster.py",
-    "tests/course/grading/preprocessors/test_restorelockedcells.py",
-    "tests/olympics/test_cli.py",
-    "tests/course/grading/test_autograde_dask.py",
     "tests/course/grading/jail/test_cgroup.py",
-    "tests/course/grading/jail/test_jail.py",
-    "tests/course/student/test_student_venv.py",
-    "tests/course/authoring/test_autograde_tags.py",
+    "tests/olympics/test_cli.py",
     "tests/course/student/test_jupyterlab.py",
-    "tests/book/test_book_browser.py",
+    "tests/course/grading/test_cluster.py",
     "tests/course/grading/jail/test_symlinked_paths.py",
+    "tests/course/authoring/test_autograde_tags.py",
+    "tests/course/grading/test_forkserver.py",
+    "tests/course/student/test_student_venv_cache.py",
 )
 _RANK = {path: rank for rank, path in enumerate(LONGEST_FIRST)}
 
