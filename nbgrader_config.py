@@ -32,6 +32,7 @@ from tinytorch_course.grading.plugins.canonicalnotebookexporter import Canonical
 from tinytorch_course.grading.preprocessors.failunreadable import FailUnreadable
 from tinytorch_course.grading.preprocessors.restorelockedcells import RestoreLockedCells
 from tinytorch_course.grading.preprocessors.sanitizehiddentests import SanitizeHiddenTests
+from tinytorch_course.grading.preprocessors.sanitizeoutputs import SanitizeOutputs
 from tinytorch_course.grading.preprocessors.twokernelexecute import TwoKernelExecute
 from tinytorch_course.grading.timestamps import read_timestamps_without_links
 from tinytorch_course.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
@@ -89,10 +90,12 @@ c.KernelManager.ip = os.path.join(_KERNEL_DIR, "kernel")
 # its budget) that runs each notebook in two kernels: the student's code in one, the tests in the
 # other, which receives from the first only the data its tests ask for ("act, then judge").
 # SANDBOX=0 in the environment grades unjailed (logged).
-# FailUnreadable, right after it, fails every cell of a hand-in that could not be read (a 0).
+# FailUnreadable, right after it, fails every cell of a hand-in that could not be read (a 0);
+# SanitizeOutputs drops or cleans active content (scripts, raw HTML) the student's kernel displayed.
 c.Autograde.autograde_preprocessors = [
     TwoKernelExecute,
     FailUnreadable,
+    SanitizeOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

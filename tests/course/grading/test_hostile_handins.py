@@ -19,6 +19,7 @@ import copy
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbconvert import HTMLExporter
 from nbgrader.api import Gradebook
 from test_hostile import (
     CELL_TIMEOUT,
@@ -72,6 +74,19 @@ try:
         print("NOTES", len(fh.read()), flush=True)
 except OSError as err:
     print("NOTES", type(err).__name__, flush=True)
+"""
+# Active content a formgrader or feedback page would run with the reader's session, displayed as
+# the answer cell's result (no name the tamper review looks for).
+DISPLAY_ACTIVE = """
+class Page:
+    def _repr_html_(self):
+        return '<img src=x onerror="document.title=1" alt="ATTACK-XSS"><script>document.title="ATTACK-XSS"</script>'
+
+    def _repr_javascript_(self):
+        return 'document.title = "ATTACK-XSS"'
+
+
+Page()
 """
 #: What the report says of each unreadable hand-in.
 UNREADABLE = {
@@ -164,7 +179,7 @@ def _hand_in(root: Path, student: str, release, source) -> None:
         _write(folder, NOTEBOOK, nbformat.writes(old, version=3).encode())
     elif student == "h-link-beside":
         nb = copy.deepcopy(release)
-        _answer(nb, "simple-mlp").source += "\n" + READ_NOTES
+        _answer(nb, "simple-mlp").source += "\n" + READ_NOTES + DISPLAY_ACTIVE
         _write(folder, NOTEBOOK, nb)
     elif student == "h-linked-notebook":
         folder.mkdir(parents=True)
@@ -326,6 +341,23 @@ def test_execution_metadata_comes_from_the_assignment(batch):
         nb = nbformat.read(str(autograded_path(root, "h-skip-tags")), as_version=4)
         tests = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
         assert tests and all(any(o.output_type == "error" for o in c.outputs) for c in tests)
+
+
+def test_what_the_students_kernel_displays_runs_in_no_page(batch):
+    """The HTML and JavaScript an answer cell displayed are kept only as escaped text: no script
+    or tag of the student's reaches the autograded notebook, or the page nbconvert makes of it
+    (feedback, formgrader)."""
+    for root in (batch.root, batch.stock_root):
+        nb = nbformat.read(str(autograded_path(root, "h-link-beside")), as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "data" in o]
+        kinds = {kind for o in outputs for kind in o.data}
+        assert not kinds & {"application/javascript", "text/javascript", "image/svg+xml"}, (root, kinds)
+        (html,) = [o.data["text/html"] for o in outputs if "ATTACK-XSS" in o.data.get("text/html", "")]
+        assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html, html
+        page, _ = HTMLExporter().from_notebook_node(nb)
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
+        assert not [script for script in scripts if "ATTACK-XSS" in script], root
+        assert not re.search(r"<img[^>]*ATTACK-XSS", page), root
 
 
 def test_only_a_plain_timestamp_file_is_read(batch):
