@@ -1172,6 +1172,12 @@ from tinytorch.submission.paths import json_path, lookup
 from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
+# %% nbgrader={"grade": false, "grade_id": "schema-example", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# What the schema says of a submission that holds only a name, and that name a number: each message
+# starts with the path of its field (`submission` for the whole).
+for message in schema_errors({"student_name": 7}):
+    print(message)
+
 # %% [markdown]
 # **Your task.** Write `submission_errors` (every problem as a list of strings; an empty list
 # means valid) and `validate_submission_schema` (returns `True`, or raises

@@ -266,7 +266,7 @@ from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 
-# ---- from src/20_capstone/20_capstone.py:1208 (cell 'validator')
+# ---- from src/20_capstone/20_capstone.py:1214 (cell 'validator')
 def submission_errors(submission: Any) -> list:
     """Every problem of `submission` as 'path: message' strings; empty when it is valid."""
     errors = schema_errors(submission)
@@ -316,7 +316,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:1503 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:1509 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
