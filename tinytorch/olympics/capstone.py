@@ -183,7 +183,7 @@ def measure_model(model: Any, X: np.ndarray, y: np.ndarray, *, num_runs: int, wa
     return metrics, samples, {"num_runs": int(num_runs), "warmup_runs": int(warmup_runs), "batch_size": int(rows)}
 
 
-# ---- from src/20_capstone/20_capstone.py:878 (cell 'submission-helpers')
+# ---- from src/20_capstone/20_capstone.py:885 (cell 'submission-helpers')
 from tinytorch.submission.significance import speedup_significance
 from tinytorch.submission.values import compact_samples, safe_ratio
 
@@ -209,7 +209,7 @@ def _check_submission_arguments(baseline_report: Any, optimized_report: Any, tec
         raise ValueError(f"techniques_applied: expected a list of strings, got {techniques_applied!r}")
 
 
-# ---- from src/20_capstone/20_capstone.py:938 (cell 'generate-submission')
+# ---- from src/20_capstone/20_capstone.py:945 (cell 'generate-submission')
 def generate_submission(baseline_report: BenchmarkReport, optimized_report: Optional[BenchmarkReport] = None,
                         student_name: Optional[str] = None,
                         techniques_applied: Optional[list] = None) -> dict:
@@ -259,14 +259,14 @@ def generate_submission(baseline_report: BenchmarkReport, optimized_report: Opti
     return submission
 
 
-# ---- from src/20_capstone/20_capstone.py:1168 (cell 'schema-helpers')
+# ---- from src/20_capstone/20_capstone.py:1175 (cell 'schema-helpers')
 from tinytorch.submission.errors import SubmissionFileError, SubmissionValidationError
 from tinytorch.submission.paths import json_path, lookup
 from tinytorch.submission.schema import load_schema, schema_errors
 from tinytorch.submission.values import is_number, non_finite_paths, relatively_close
 
 
-# ---- from src/20_capstone/20_capstone.py:1214 (cell 'validator')
+# ---- from src/20_capstone/20_capstone.py:1221 (cell 'validator')
 def submission_errors(submission: Any) -> list:
     """Every problem of `submission` as 'path: message' strings; empty when it is valid."""
     errors = schema_errors(submission)
@@ -316,7 +316,7 @@ def validate_submission_schema(submission: Any) -> bool:
     return True
 
 
-# ---- from src/20_capstone/20_capstone.py:1509 (cell 'save-load')
+# ---- from src/20_capstone/20_capstone.py:1516 (cell 'save-load')
 from tinytorch.submission.files import read_submission_file, upgrade_submission, write_json_atomically
 
 
