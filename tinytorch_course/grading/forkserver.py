@@ -161,10 +161,22 @@ def preload_names() -> list[str]:
     return [*PRELOAD, *(name for name in config_imports() if name not in PRELOAD)]
 
 
+def build_notebook_validators() -> None:
+    """Build nbformat's validators of the current format, strict and relaxed (the two an nbgrader
+    run asks for): fastjsonschema compiles each (0.05-0.1 s of a core), and nbformat keeps them for
+    the process, so built here they are built once, not by every run."""
+    import nbformat
+    from nbformat.validator import get_validator
+
+    for relax in (False, True):
+        get_validator(nbformat.current_nbformat, nbformat.current_nbformat_minor, relax_add_props=relax)
+
+
 def preload() -> list[str]:
     """Import in this process what every nbgrader run needs (:data:`PRELOAD`, then
-    :func:`config_imports`), set up nbgrader's gradebook mappers, and freeze what is loaded out of
-    the garbage collector's reach; returns the modules imported, in order."""
+    :func:`config_imports`), set up nbgrader's gradebook mappers and nbformat's validators, and
+    freeze what is loaded out of the garbage collector's reach; returns the modules imported, in
+    order."""
     # jsonschema (nbformat's validator) without the rfc3987_syntax package: with it, jsonschema
     # builds an IRI grammar at import (1.1-1.4 s of a core) for its "iri" formats, which no schema
     # of nbformat, nbgrader or nbconvert names. A run is forked from here, so it never builds it.
@@ -179,6 +191,7 @@ def preload() -> list[str]:
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()  # else each run sets nbgrader's ORM up on its first gradebook query
+    build_notebook_validators()
     gc.freeze()  # the runs' collections then skip what every run shares (and leave its pages shared)
     return names
 

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
@@ -72,6 +73,9 @@ def test_runs_share_what_the_server_loaded_but_not_its_event_key_or_session(serv
             "rfc3987_syntax": False,
         }
         assert state["mappers_configured"] is True
+        # what an nbgrader run validates with: the current format, strict and relaxed
+        current = [nbformat.current_nbformat, nbformat.current_nbformat_minor]
+        assert state["validators"] == [[*current, False], [*current, True]]
         assert state["own_session"] is True, "a run shares the server's session (and its CPU share)"
     assert found[0]["key"] != found[1]["key"]
 
