@@ -38,7 +38,7 @@ import traceback
 from pathlib import Path
 
 from tinytorch.submission.schema_check import import_jsonschema
-from tinytorch_course.paths import NBGRADER_CONFIG, REPO, THREAD_VARIABLES
+from tinytorch_course.paths import NBGRADER_CONFIG, THREAD_VARIABLES
 
 #: Modules the server imports once: nbgrader's applications and what they pull in, its gradebook
 #: API; then those the course's ``nbgrader_config.py`` imports (:func:`config_imports`).
@@ -143,7 +143,7 @@ def _die_with_parent() -> None:
 # -- the server's side -------------------------------------------------------------------------
 
 
-def config_imports(config: Path = REPO / NBGRADER_CONFIG) -> list[str]:
+def config_imports(config: Path = NBGRADER_CONFIG) -> list[str]:
     """The modules ``config`` imports at its top level, read from its syntax, never run: what every
     nbgrader run loads with it."""
     tree = ast.parse(config.read_text(encoding="utf-8"), filename=str(config))

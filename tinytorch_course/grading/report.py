@@ -113,14 +113,14 @@ def _number(value: float | None) -> str:
 
 
 #: What a spreadsheet reads as the start of a formula in a cell.
-FORMULA_STARTS = "=+-@"
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def _cell(text: str) -> str:
     """``text`` as a CSV cell: :func:`printable`, and one that a spreadsheet would take for a
     formula (a refused folder named ``=HYPERLINK(...)``) led by ``'``, which makes it text."""
     shown = printable(text)
-    return "'" + shown if shown[:1] in tuple(FORMULA_STARTS) else shown
+    return "'" + shown if shown.startswith(FORMULA_STARTS) else shown
 
 
 def to_csv(lines: list[ReportLine]) -> str:
