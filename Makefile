@@ -151,7 +151,7 @@ feedback: install
 grades: install
 	PATH=$(BIN):$$PATH $(BIN)/nbgrader export --exporter=tinytorch_course.grading.plugins.cellscoresexport.CellScoresExportPlugin --to=build/grades.csv
 
-bench: install
+bench: install install-bwrap
 	$(PY) benchmarks/run_all.py
 
 clean:
