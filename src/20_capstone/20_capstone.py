@@ -502,7 +502,7 @@ class KnownCostModel(CallLog):
     """A model whose forward takes `fixed_ms + per_sample_ms × rows` and records every call."""
 
     def __init__(self, fixed_ms: float = 0.5, per_sample_ms: float = 0.1, n_classes: int = 10, *,
-                 slow_calls: int = 0, slow_ms: float = 30.0, stall_every: int = 0, stall_ms: float = 0.0) -> None:
+                 slow_calls: int = 0, slow_ms: float = 15.0, stall_every: int = 0, stall_ms: float = 0.0) -> None:
         super().__init__(fixed_ms, per_sample_ms, slow_ms, [], [])
         self.slow_calls, self.stall_every, self.stall_ms = slow_calls, stall_every, stall_ms
         self.weight = Tensor(np.zeros((64, n_classes), dtype=np.float32))
@@ -786,7 +786,7 @@ def cold_samples(samples: list, model: CallLog) -> tuple:
 def test_report_warmup():
     """Exactly warmup_runs untimed calls come before the timed ones.
 
-    The first `slow_calls` calls of this model on each input shape take at least 30 ms (a spin
+    The first `slow_calls` calls of this model on each input shape take at least 15 ms (a spin
     cannot finish early); a warm one takes 0.6 ms.
     """
     run, model = known_cost_run(cost={"slow_calls": 5}, num_runs=20, warmup_runs=5)
