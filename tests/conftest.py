@@ -1,8 +1,8 @@
 """The suite's order: the longest test files first.
 
-`make test` hands whole files to two pytest-xdist processes (``--dist loadfile``), one at a time as
+`make test` hands whole files to three pytest-xdist processes (``--dist loadfile``), one at a time as
 each process runs out of work, in collection order (``--no-loadscope-reorder``). A long file
-handed out last keeps one process busy while the other has nothing left, so the files that take
+handed out last keeps one process busy while the others have nothing left, so the files that take
 longest, all of them grading batches of notebooks, are collected first, longest first; the short
 ones then fill in around them. A file missing from the list keeps its place after them."""
 
