@@ -107,7 +107,8 @@ def submitted_students(course_root: Path, assignment: str = ASSIGNMENT_ID) -> li
 
 def refused_students(course_root: Path, students: list[str], assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
     """The students of ``students`` that are not graded, with the reason: a folder name that is
-    not plain (:func:`tinytorch_course.grading.names.refusal`) or a student folder that is a link."""
+    not plain (:func:`tinytorch_course.grading.names.refusal`) or a student folder that is a link.
+    A timestamp that is not a date is found when the hand-in is read (:func:`hand_in`)."""
     refused = {}
     for student in students:
         reason = refusal(student)
@@ -274,11 +275,13 @@ def grade_course(
             checking = pool.submit(lambda: _check_hand_ins(*reading.result()[2:]))
             with dask_client(scheduler, jobs) as client:
                 bundle, records, _, handed_in = reading.result()
+                # as stock nbgrader, which stops at such a hand-in's timestamp before grading it
+                refused |= {s: hand.refusal for s, hand in handed_in.items() if hand.refusal}
                 hosts = tasks_per_host(client)
                 bundle = replace(bundle, tasks_per_host=hosts)
                 tasks = [
                     [HandInFiles(s, handed_in[s].files, records.get(s)) for s in group]
-                    for group in groups(todo, sum(hosts.values()), per_task)
+                    for group in groups([s for s in todo if s not in refused], sum(hosts.values()), per_task)
                 ]
                 failures = run_tasks(client, bundle, tasks, collector)
             checks = checking.result()
@@ -318,6 +321,7 @@ class HandIn:
     files: dict[str, bytes]
     problem: str | None
     canonical: NotebookNode | None
+    refusal: str | None = None  # why it is not graded at all (see timestamp_refusal)
 
 
 def _assignment_notebook(course_root: Path) -> NotebookNode:
@@ -342,6 +346,9 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
     files = {}
     timestamp = read_timestamp(folder, (student, assignment, TIMESTAMP))
     if timestamp is not None:
+        refused = timestamp_refusal(timestamp)
+        if refused is not None:
+            return HandIn({}, None, None, refused)
         files[TIMESTAMP] = timestamp
     try:
         cells = read_handed_in(folder, (student, assignment, name))
@@ -353,6 +360,24 @@ def hand_in(course_root: Path, student: str, given: NotebookNode, assignment: st
     files[name] = nbformat.v4.writes(notebook).encode("utf-8")
     problem = f"unreadable: {cells.reason}" if isinstance(cells, Unreadable) else None
     return HandIn(files, problem, notebook)
+
+
+#: How much of a timestamp that is not a date the report shows.
+TIMESTAMP_SHOWN = 40
+
+
+def timestamp_refusal(data: bytes) -> str | None:
+    """Why a hand-in whose ``timestamp.txt`` holds ``data`` is not graded: text that is not a date,
+    at which stock nbgrader stops too ("Invalid timestamp string"); None for a date or nothing."""
+    from tinytorch_course.grading.timestamps import parsed_timestamp, timestamp_text  # imports nbgrader
+
+    try:
+        parsed_timestamp(data)
+    except ValueError:
+        text = timestamp_text(data)
+        shown = printable(text[:TIMESTAMP_SHOWN]) + ("..." if len(text) > TIMESTAMP_SHOWN else "")
+        return f"timestamp refused: {TIMESTAMP} holds '{shown}', which is not a date"
+    return None
 
 
 @dataclass(frozen=True)

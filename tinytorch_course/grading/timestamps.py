@@ -44,14 +44,31 @@ def existing_timestamp(self: CourseDirectory, dest_path: str) -> datetime.dateti
         if os.path.lexists(os.path.join(dest_path, TIMESTAMP)):
             self.log.warning("Timestamp not read (a link or not a plain small file): %s", dest_path)
         return None
-    text = data.decode("utf-8", errors="replace").strip()
-    if not text:
+    try:
+        when = parsed_timestamp(data)
+    except ValueError:
+        raise ValueError(f"Invalid timestamp string: {os.path.join(dest_path, TIMESTAMP)}") from None
+    if when is None:
         self.log.warning("Empty timestamp file: %s", os.path.join(dest_path, TIMESTAMP))
+    return when
+
+
+def timestamp_text(data: bytes) -> str:
+    """What nbgrader reads of a timestamp file's bytes."""
+    return data.decode("utf-8", errors="replace").strip()
+
+
+def parsed_timestamp(data: bytes) -> datetime.datetime | None:
+    """The date nbgrader reads in a timestamp file's bytes (None when they hold nothing); a
+    ValueError when they hold no date, a number too large for one included (nbgrader's parser
+    raises OverflowError for that)."""
+    text = timestamp_text(data)
+    if not text:
         return None
     try:
         return parse_utc(text)
-    except ValueError:
-        raise ValueError(f"Invalid timestamp string: {os.path.join(dest_path, TIMESTAMP)}") from None
+    except OverflowError as error:
+        raise ValueError(f"not a date: {error}") from None
 
 
 def read_timestamps_without_links() -> None:

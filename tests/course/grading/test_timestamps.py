@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from nbgrader.coursedir import CourseDirectory
 
+from tinytorch_course.grading.coordinator import timestamp_refusal
 from tinytorch_course.grading.handed_in import TIMESTAMP_BYTES
 from tinytorch_course.grading.timestamps import existing_timestamp, read_timestamps_without_links
 
@@ -76,11 +77,31 @@ def test_a_linked_submitted_folder_is_the_instructors_and_is_followed(course, tm
     assert _read(course, Path(course.root) / "submitted" / "alice" / "20_capstone") == PARSED
 
 
-def test_an_invalid_timestamp_names_its_file(course):
+@pytest.mark.parametrize("text", ["yesterday-ish", "9" * 30, "2026-13-45 10:00:00 UTC"])
+def test_an_invalid_timestamp_names_its_file(course, text):
+    # a number too large for a date makes nbgrader's parser raise OverflowError, not ValueError
     folder = _folder(course)
-    (folder / "timestamp.txt").write_text("yesterday-ish")
+    (folder / "timestamp.txt").write_text(text)
     with pytest.raises(ValueError, match=f"Invalid timestamp string: {folder / 'timestamp.txt'}"):
         existing_timestamp(course, str(folder))
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"yesterday-ish", "timestamp refused: timestamp.txt holds 'yesterday-ish', which is not a date"),
+        (b"9" * 30, f"timestamp refused: timestamp.txt holds '{'9' * 30}', which is not a date"),
+        (
+            b"no\ndate" + b"x" * 50,
+            "timestamp refused: timestamp.txt holds 'no\\ndate" + "x" * 33 + "...', which is not a date",
+        ),
+        (WHEN.encode(), None),
+        (b"  \n", None),
+    ],
+)
+def test_make_autograde_refuses_what_stock_nbgrader_cannot_read(data, reason):
+    """The report shows the start of the text, on one line."""
+    assert timestamp_refusal(data) == reason
 
 
 def test_the_course_configuration_puts_the_reader_in_nbgraders_place(monkeypatch):
