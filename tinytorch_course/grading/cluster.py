@@ -43,6 +43,11 @@ LOCAL_CONFIG = {
 }
 
 
+#: The LocalCluster scheduler's HTTP endpoints (health and metrics; no dashboard) on a free port of
+#: 127.0.0.1: its default, 8787, is taken by any other grading run on the host.
+SCHEDULER_HTTP = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
+
 @dataclass(frozen=True)
 class TaskFailure:
     """A task that returned no result: its students and why."""
@@ -86,6 +91,7 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    scheduler_kwargs=SCHEDULER_HTTP,
                     env={forkserver.SERVER_VARIABLE: server.address},
                 ) as cluster,
                 Client(cluster) as client,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tinytorch_course.grading import coordinator, forkserver
-from tinytorch_course.grading.cluster import LOCAL_CONFIG, dask_client, run_in_order, tasks_per_host
+from tinytorch_course.grading.cluster import LOCAL_CONFIG, SCHEDULER_HTTP, dask_client, run_in_order, tasks_per_host
 from tinytorch_course.grading.task import HandInFiles
 from tinytorch_course.paths import THREAD_VARIABLES
 
@@ -143,7 +143,12 @@ def test_a_worker_with_several_threads_counts_as_that_many_task_slots():
     with (
         dask.config.set(LOCAL_CONFIG),  # as the coordinator starts it: this process's environment kept
         LocalCluster(
-            n_workers=1, threads_per_worker=3, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=1,
+            threads_per_worker=3,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs=SCHEDULER_HTTP,
         ) as cluster,
         Client(cluster) as client,
     ):
