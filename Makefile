@@ -52,9 +52,10 @@ PYTEST          := $(PY) -m pytest --durations=15
 # Past the quick tier the tests mostly wait: for graded notebooks to reach their budgets, kernels,
 # servers and browsers to start. Three pytest-xdist processes keep both cores busy (on 2 cores a
 # fresh-clone `make test` took 8:08 with two, 7:37 with three and shorter known-cost stalls: a
-# grading batch leaves its cores idle while its kernels start and its tasks hand over); each test file runs whole in one of them,
-# so a module's fixture is built once. Files are handed out longest first, in the order
-# tests/conftest.py collects them (not xdist's by number of tests), so no long file starts last.
+# grading batch leaves its cores idle while its kernels start and its tasks hand over); each test
+# file runs whole in one of them, so a module's fixture is built once. Files are handed out
+# longest first, in the order tests/conftest.py collects them (not xdist's by number of tests),
+# so no long file starts last.
 PARALLEL        := -n 3 --dist loadfile --no-loadscope-reorder
 .PHONY: test-quick test-course test-grading test-jail test-book test-browser
 
