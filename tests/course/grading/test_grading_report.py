@@ -125,7 +125,7 @@ def test_a_timestamp_that_is_not_a_date_is_not_graded_and_the_report_says_so(gra
     reason = f"timestamp refused: timestamp.txt holds '{NOT_A_DATE}', which is not a date"
     assert (row["status"], row["score"], row["reason"]) == (NOT_GRADED, "", reason)
     assert reason in _line(graded.run.stdout, "not-a-date")
-    assert not (graded.root / "autograded" / "not-a-date").exists(), "no kernel ran for it"
+    assert not (graded.root / "autograded" / "not-a-date").exists(), "no task was sent for it"
 
 
 def test_stock_nbgrader_does_not_grade_a_timestamp_that_is_not_a_date(built_course, tmp_path):
