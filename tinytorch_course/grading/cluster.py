@@ -75,16 +75,15 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
     """A Dask client: of a new ``LocalCluster`` of ``jobs`` single-threaded worker processes on
     127.0.0.1 when ``scheduler`` is None, else of the cluster whose scheduler is at that address.
     An unreachable scheduler is a ConnectionError naming the address."""
-    import dask
-    from distributed import Client, LocalCluster
-
     if scheduler is None:
-        # One nbgrader server for the host, importing nbgrader while the workers start.
-        with (
-            forkserver.NbgraderServer() as server,
-            dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1, **LOCAL_CONFIG}),
-        ):
+        # One nbgrader server for the host, started first: it imports nbgrader while this process
+        # imports Dask and the workers start.
+        with forkserver.NbgraderServer() as server:
+            import dask
+            from distributed import Client, LocalCluster
+
             with (
+                dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_TRIES - 1, **LOCAL_CONFIG}),
                 LocalCluster(
                     n_workers=jobs,
                     threads_per_worker=1,
@@ -98,6 +97,8 @@ def dask_client(scheduler: str | None, jobs: int) -> Iterator:
             ):
                 yield client
         return
+    from distributed import Client
+
     try:
         _probe(scheduler)
         client = Client(scheduler, timeout="20s")
