@@ -38,9 +38,6 @@ PROC_SELF_CGROUP = "/proc/self/cgroup"
 _ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 # How long removing a cgroup waits for the processes of a killed jail to be gone.
 _REMOVE_WAIT_S = 5.0
-# How often removal retries meanwhile: a killed kernel is gone within milliseconds, and every
-# graded notebook waits for its two jails' removal.
-_REMOVE_POLL_S = 0.005
 _POLL_S = 0.2
 _serial = itertools.count()
 
@@ -138,7 +135,7 @@ class JailCgroup:
                         ) from None
                     for pid in self._pids():
                         _kill(pid)
-                    time.sleep(_REMOVE_POLL_S)
+                    time.sleep(0.05)
 
 
 def sweep_stale(layout: CgroupLayout) -> list[str]:

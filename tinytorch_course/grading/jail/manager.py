@@ -63,8 +63,6 @@ _LOG_TAIL_CHARS = 400
 _JAIL_SOCKETS = f"{SOCKET_DIR}/k"
 # How long bubblewrap may take to report its sandbox's pid on --info-fd.
 _INFO_TIMEOUT_S = 30.0
-# How often shutdown looks whether the kernel's process has ended (see JailedKernelManager._async_wait).
-_EXIT_POLL_S = 0.005
 
 _student_dir: str | None = None
 # Whether this grader process has said which mechanism limits its jails' memory.
@@ -473,13 +471,6 @@ class JailedKernelManager(AsyncKernelManager):
             return log.read().decode("utf-8", "replace").strip()
 
     # -- cleaning up ----------------------------------------------------------------------------
-
-    async def _async_wait(self, pollinterval: float = 0.1) -> None:
-        """Wait for the kernel's process to end, as jupyter_client does at shutdown, but looking
-        every ``_EXIT_POLL_S`` rather than every 0.1 s: a killed jail (the course kills its
-        kernels, see nbgrader_config.py) is gone within milliseconds, and each graded notebook
-        waited up to 0.1 s for each of its two kernels, a thirtieth of its grading."""
-        await super()._async_wait(pollinterval=min(pollinterval, _EXIT_POLL_S))
 
     def _release_cgroup(self) -> None:
         """Stop watching the jail's memory and remove its cgroup (killing what is left in it)."""
